@@ -1,0 +1,1 @@
+"""Thawgate: the one gate for every thaw and unbind."""

@@ -1,0 +1,160 @@
+"""Accounts, restrictions, bindings and account events: the `local` account system's tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from thawgate.adapters.db.tables import account_events, accounts, bindings, restrictions
+from thawgate.domain.model import Account, AccountEvent, Binding, Restriction
+
+
+class AccountRepository:
+    def __init__(self, conn: sa.Connection, *, lock_rows: bool) -> None:
+        self.conn = conn
+        self.lock_rows = lock_rows
+
+    def exists(self, account_id: str) -> bool:
+        row = self.conn.execute(sa.select(accounts.c.id).where(accounts.c.id == account_id))
+        return row.first() is not None
+
+    def get(self, account_id: str) -> Account | None:
+        row = self.conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).first()
+        if row is None:
+            return None
+        rq = sa.select(restrictions).where(restrictions.c.account_id == account_id)
+        bq = sa.select(bindings).where(bindings.c.account_id == account_id)
+        if self.lock_rows:
+            rq, bq = rq.with_for_update(), bq.with_for_update()
+        return Account(
+            id=row.id,
+            created_at=row.created_at,
+            restrictions=[_restriction(r) for r in self.conn.execute(rq.order_by(restrictions.c.placed_at))],
+            bindings=[_binding(b) for b in self.conn.execute(bq.order_by(bindings.c.bound_at))],
+        )
+
+    def add(self, account_id: str, created_at: datetime) -> None:
+        self.conn.execute(sa.insert(accounts).values(id=account_id, created_at=created_at))
+
+    def restriction(self, restriction_id: str) -> Restriction | None:
+        q = sa.select(restrictions).where(restrictions.c.id == restriction_id)
+        row = self.conn.execute(q).first()
+        return None if row is None else _restriction(row)
+
+    def add_restriction(self, r: Restriction, now: datetime) -> None:
+        self.conn.execute(sa.insert(restrictions).values(**_restriction_row(r), changed_at=now))
+
+    def add_binding(self, b: Binding, now: datetime) -> None:
+        self.conn.execute(
+            sa.insert(bindings).values(
+                id=b.id, account_id=b.account_id, type=b.type, status=b.status,
+                bound_at=b.bound_at, version=b.version, changed_at=now,
+            )
+        )
+
+    def save_restriction(
+        self, r: Restriction, *, expected_version: int, now: datetime, lifted_by: str | None = None
+    ) -> bool:
+        """Compare-and-swap on the version it was read at. False when someone got there first."""
+        values = _restriction_row(r) | {"changed_at": now}
+        if lifted_by is not None:
+            values["lifted_by_request"] = lifted_by
+        result = self.conn.execute(
+            sa.update(restrictions)
+            .where(restrictions.c.id == r.id, restrictions.c.version == expected_version)
+            .values(**values)
+        )
+        return result.rowcount == 1
+
+    def save_binding(self, b: Binding, *, expected_version: int, now: datetime) -> bool:
+        result = self.conn.execute(
+            sa.update(bindings)
+            .where(bindings.c.id == b.id, bindings.c.version == expected_version)
+            .values(status=b.status, version=b.version, changed_at=now)
+        )
+        return result.rowcount == 1
+
+    def add_events(self, account_id: str, events: Iterable[AccountEvent], now: datetime) -> int:
+        rows = [
+            {
+                "account_id": account_id, "type": e.type, "at": e.at,
+                "received_at": e.received_at or now, "ip": e.ip, "country": e.country,
+                "device": e.device, "amount_usd": e.amount_usd, "address": e.address,
+            }
+            for e in events
+        ]
+        if rows:
+            self.conn.execute(sa.insert(account_events), rows)
+        return len(rows)
+
+    def events(self, account_id: str, since: datetime | None = None) -> list[AccountEvent]:
+        q = sa.select(account_events).where(account_events.c.account_id == account_id)
+        if since is not None:
+            q = q.where(account_events.c.at >= since)
+        rows = self.conn.execute(q.order_by(account_events.c.at, account_events.c.id))
+        return [
+            AccountEvent(
+                type=r.type, at=r.at, ip=r.ip, country=r.country, device=r.device,
+                amount_usd=r.amount_usd, address=r.address, received_at=r.received_at,
+            )
+            for r in rows
+        ]
+
+    def linked_restricted(self, account_id: str) -> int:
+        """Other accounts sharing a device or IP with this one that are under active restriction."""
+        me = account_events.alias("me")
+        other = account_events.alias("other")
+        shared = (
+            sa.select(other.c.account_id)
+            .join(
+                me,
+                sa.or_(
+                    sa.and_(me.c.device.is_not(None), me.c.device == other.c.device),
+                    sa.and_(me.c.ip.is_not(None), me.c.ip == other.c.ip),
+                ),
+            )
+            .where(me.c.account_id == account_id, other.c.account_id != account_id)
+            .distinct()
+            .subquery()
+        )
+        q = sa.select(sa.func.count(sa.distinct(restrictions.c.account_id))).where(
+            restrictions.c.account_id.in_(sa.select(shared.c.account_id)),
+            restrictions.c.status == "active",
+        )
+        return int(self.conn.execute(q).scalar_one())
+
+    def due_restrictions(self, now: datetime, limit: int = 100) -> list[Restriction]:
+        q = (
+            sa.select(restrictions)
+            .where(restrictions.c.status == "active", restrictions.c.expires_at <= now)
+            .limit(limit)
+        )
+        return [_restriction(r) for r in self.conn.execute(q)]
+
+
+def _restriction_row(r: Restriction) -> dict[str, Any]:
+    return {
+        "id": r.id, "account_id": r.account_id, "scope": r.scope, "reason": r.reason,
+        "status": r.status, "placed_by": r.placed_by, "placed_at": r.placed_at,
+        "expires_at": r.expires_at, "note": r.note, "placers": list(r.placers),
+        "version": r.version,
+    }
+
+
+def _restriction(row: Any) -> Restriction:
+    return Restriction(
+        id=row.id, account_id=row.account_id, scope=row.scope, reason=row.reason,
+        placed_by=row.placed_by, placed_at=row.placed_at, status=row.status,
+        expires_at=row.expires_at, note=row.note, version=row.version,
+        placers=list(row.placers),
+    )
+
+
+def _binding(row: Any) -> Binding:
+    return Binding(
+        id=row.id, account_id=row.account_id, type=row.type, bound_at=row.bound_at,
+        status=row.status, version=row.version,
+    )

@@ -1,0 +1,69 @@
+"""Principals and their bearer tokens (stored only as SHA-256)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from thawgate.adapters.db.tables import api_tokens, principals
+from thawgate.domain.model import Principal
+
+
+class PrincipalRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def get(self, principal_id: str) -> Principal | None:
+        row = self.conn.execute(sa.select(principals).where(principals.c.id == principal_id)).first()
+        return None if row is None else _principal(row)
+
+    def upsert(self, p: Principal, now: datetime) -> bool:
+        """Insert or update by id. True when something changed."""
+        current = self.get(p.id)
+        values = {"name": p.name, "team": p.team, "roles": sorted(p.roles), "active": p.active}
+        if current is None:
+            self.conn.execute(sa.insert(principals).values(id=p.id, created_at=now, **values))
+            return True
+        if current == p:
+            return False
+        self.conn.execute(sa.update(principals).where(principals.c.id == p.id).values(**values))
+        return True
+
+    def set_password_hash(self, principal_id: str, password_hash: str) -> None:
+        self.conn.execute(
+            sa.update(principals)
+            .where(principals.c.id == principal_id)
+            .values(password_hash=password_hash)
+        )
+
+    def password_hash(self, principal_id: str) -> str | None:
+        q = sa.select(principals.c.password_hash).where(principals.c.id == principal_id)
+        return self.conn.execute(q).scalar_one_or_none()
+
+    def add_token(self, principal_id: str, token_sha256: str, now: datetime, expires_at: datetime) -> None:
+        self.conn.execute(
+            sa.insert(api_tokens).values(
+                token_sha256=token_sha256, principal_id=principal_id,
+                created_at=now, expires_at=expires_at,
+            )
+        )
+
+    def by_token(self, token_sha256: str, now: datetime) -> Principal | None:
+        q = (
+            sa.select(principals)
+            .join(api_tokens, api_tokens.c.principal_id == principals.c.id)
+            .where(api_tokens.c.token_sha256 == token_sha256, api_tokens.c.expires_at > now)
+        )
+        row = self.conn.execute(q).first()
+        return None if row is None else _principal(row)
+
+    def all(self) -> list[Principal]:
+        return [_principal(r) for r in self.conn.execute(sa.select(principals).order_by(principals.c.id))]
+
+
+def _principal(row: Any) -> Principal:
+    return Principal(
+        id=row.id, name=row.name, team=row.team, roles=frozenset(row.roles), active=row.active
+    )

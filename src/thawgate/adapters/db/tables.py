@@ -1,0 +1,217 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations are the only way it changes.
+
+Hot queries are keyed by account id or request id, so sharding by account stays possible.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on SQLite (which keeps no zone) and PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime written to the database")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+
+principals = sa.Table(
+    "principals",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("team", sa.String(64), nullable=False),
+    sa.Column("roles", Json, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("password_hash", sa.String(256), nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("principal_id", sa.String(128), sa.ForeignKey("principals.id"), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+restrictions = sa.Table(
+    "restrictions",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("account_id", sa.String(128), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("scope", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("placed_by", sa.String(128), nullable=False),
+    sa.Column("placed_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("placers", Json, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("changed_at", UtcDateTime, nullable=True),
+    sa.Column("lifted_by_request", sa.String(64), nullable=True),
+    sa.Index("ix_restrictions_account_id", "account_id"),
+    sa.Index("ix_restrictions_status_expires_at", "status", "expires_at"),
+)
+
+bindings = sa.Table(
+    "bindings",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("account_id", sa.String(128), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("bound_at", UtcDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("changed_at", UtcDateTime, nullable=True),
+    sa.Index("ix_bindings_account_id", "account_id"),
+)
+
+account_events = sa.Table(
+    "account_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("account_id", sa.String(128), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("ip", sa.String(64), nullable=True),
+    sa.Column("country", sa.String(8), nullable=True),
+    sa.Column("device", sa.String(128), nullable=True),
+    sa.Column("amount_usd", sa.String(32), nullable=True),
+    sa.Column("address", sa.String(256), nullable=True),
+    sa.Index("ix_account_events_account_id_at", "account_id", "at"),
+)
+
+requests = sa.Table(
+    "requests",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("account_id", sa.String(128), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("targets", Json, nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("status_reason", sa.Text, nullable=True),
+    sa.Column("requester", sa.String(128), sa.ForeignKey("principals.id"), nullable=False),
+    sa.Column("ticket", sa.String(256), nullable=True),
+    sa.Column("justification", sa.Text, nullable=False),
+    sa.Column("evidence", Json, nullable=False),
+    sa.Column("duration_hours", sa.Integer, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("evidence_as_of", UtcDateTime, nullable=False),
+    sa.Column("decision", Json, nullable=False),
+    sa.Column("facts", Json, nullable=False),
+    sa.Column("plan", Json, nullable=False),
+    sa.Column("state_digest", sa.String(64), nullable=False),
+    sa.Column("approvals", Json, nullable=False),
+    sa.Column("stale_count", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("idempotency_key", sa.String(256), nullable=True),
+    sa.Column("body_sha256", sa.String(64), nullable=True),
+    sa.UniqueConstraint("requester", "idempotency_key"),
+    sa.Index("ix_requests_account_id", "account_id"),
+    sa.Index("ix_requests_status_created_at", "status", "created_at"),
+    sa.Index("ix_requests_requester_created_at", "requester", "created_at"),
+)
+
+# One row per target of an open request: the UNIQUE key refuses a second open request.
+open_targets = sa.Table(
+    "open_targets",
+    metadata,
+    sa.Column("target_id", sa.String(128), primary_key=True),
+    sa.Column("request_id", sa.String(64), sa.ForeignKey("requests.id"), nullable=False),
+)
+
+# The transactional outbox: one execution job per request.
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(64), sa.ForeignKey("requests.id"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # queued | running | done | failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("run_after", UtcDateTime, nullable=False),
+    sa.Column("claimed_by", sa.String(128), nullable=True),
+    sa.Column("claimed_until", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("request_id"),
+    sa.Index("ix_jobs_status_run_after", "status", "run_after"),
+)
+
+# The audit log. Append-only: triggers refuse UPDATE and DELETE (see the migration).
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(96), nullable=False),
+    sa.Column("subject", sa.String(256), nullable=False),
+    sa.Column("data", Json, nullable=False),
+    sa.Index("ix_audit_events_subject", "subject"),
+)
+
+# A single row locked by each appender: the gap-free sequence (a database sequence leaves gaps).
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("next_seq", sa.BigInteger, nullable=False),
+)
+
+policy_versions = sa.Table(
+    "policy_versions",
+    metadata,
+    sa.Column("version", sa.String(128), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # draft | active | retired
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("activated_by", sa.String(128), nullable=True),
+    sa.Column("activated_at", UtcDateTime, nullable=True),
+)

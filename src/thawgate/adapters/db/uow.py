@@ -1,0 +1,77 @@
+"""The unit of work: one transaction, its repositories, and one commit."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+import sqlalchemy as sa
+
+from thawgate.adapters.db.accounts_repo import AccountRepository
+from thawgate.adapters.db.audit_repo import AuditRepository
+from thawgate.adapters.db.jobs_repo import JobRepository
+from thawgate.adapters.db.principals_repo import PrincipalRepository
+from thawgate.adapters.db.requests_repo import RequestRepository
+
+
+class UnitOfWork:
+    """`with uow: ...; uow.commit()`. Leaving the block without commit rolls back."""
+
+    accounts: AccountRepository
+    requests: RequestRepository
+    principals: PrincipalRepository
+    jobs: JobRepository
+    audit: AuditRepository
+
+    def __init__(self, engine: sa.Engine, *, readonly: bool = False) -> None:
+        self.engine = engine
+        self.readonly = readonly
+        self._conn: sa.Connection | None = None
+        self._tx: sa.RootTransaction | None = None
+
+    @property
+    def conn(self) -> sa.Connection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside its `with` block")
+        return self._conn
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def __enter__(self) -> UnitOfWork:
+        conn = self.engine.connect()
+        if self.readonly:
+            conn = conn.execution_options(readonly=True)
+        self._conn = conn
+        self._tx = conn.begin()
+        postgres = self.dialect == "postgresql"
+        self.accounts = AccountRepository(conn, lock_rows=postgres)
+        self.requests = RequestRepository(conn, lock_rows=postgres)
+        self.principals = PrincipalRepository(conn)
+        self.jobs = JobRepository(conn, skip_locked=postgres)
+        self.audit = AuditRepository(conn, lock_rows=postgres)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._tx is not None and self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
+            self._tx = None
+
+    def commit(self) -> None:
+        if self._tx is None:
+            raise RuntimeError("commit outside the unit of work")
+        self._tx.commit()
+
+    def rollback(self) -> None:
+        if self._tx is not None and self._tx.is_active:
+            self._tx.rollback()

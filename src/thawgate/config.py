@@ -1,0 +1,32 @@
+"""One settings object, read once in bootstrap (prefix THAWGATE_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDER_SECRET = "dev-only-change-me"  # noqa: S105  # refused outside development
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="THAWGATE_", extra="ignore")
+
+    mode: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///./thawgate.db"
+    policy_dir: Path = PROJECT_ROOT / "policies" / "default"
+    migrations_dir: Path = PROJECT_ROOT / "migrations"
+    token_ttl_hours: int = 8
+    secret_key: str = PLACEHOLDER_SECRET
+    worker_poll_seconds: float = 0.5
+    worker_batch: int = 20
+    job_lease_seconds: int = 60
+    job_max_attempts: int = 5
+    log_level: str = "INFO"
+
+    def check(self) -> None:
+        """Refuse placeholder secrets outside development."""
+        if self.mode == "production" and self.secret_key == PLACEHOLDER_SECRET:
+            raise ValueError("THAWGATE_SECRET_KEY must be set in production mode")

@@ -1,0 +1,191 @@
+"""The risk scorecard: 0-100, every contributing factor with its points and a sentence.
+
+Pure: it takes frozen facts and the pack's weights. The facts are built by the services from the
+account's events and history, and persisted with the decision so a later policy can replay them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from thawgate.domain.catalog import EventType
+from thawgate.domain.decision import RiskFactor, RiskScore
+from thawgate.domain.model import AccountEvent
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskFacts:
+    """Everything the scorecard reads, already counted."""
+
+    account_age_days: int
+    credential_changes_7d: int = 0
+    sim_or_phone_changes_7d: int = 0
+    new_device_logins_24h: int = 0
+    new_country_logins_24h: int = 0
+    new_country_logins_7d: int = 0
+    withdrawal_addresses_added_7d: int = 0
+    other_restrictions_90d: int = 0
+    earlier_thaws: int = 0
+    linked_restricted_accounts: int = 0
+    evidence_age_hours: int = 0
+    youngest_target_age_minutes: int = 10**6
+    prior_rejected_or_withdrawn_30d: int = 0
+    requester_today: int = 0
+    requester_daily_baseline: float = 0.0
+    off_hours: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+FactorFn = Callable[[RiskFacts], tuple[bool, str]]
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many.format(n=n)
+
+
+FACTORS: dict[str, FactorFn] = {
+    "young_account": lambda f: (
+        f.account_age_days < 30,
+        f"The account is {f.account_age_days} days old.",
+    ),
+    "credential_change_7d": lambda f: (
+        f.credential_changes_7d > 0,
+        _count(
+            f.credential_changes_7d,
+            "A credential or password changed in the last 7 days.",
+            "{n} credential or password changes in the last 7 days.",
+        ),
+    ),
+    "sim_swap_or_phone_change_7d": lambda f: (
+        f.sim_or_phone_changes_7d > 0,
+        "A SIM swap or phone-number change in the last 7 days.",
+    ),
+    "new_device_24h": lambda f: (
+        f.new_device_logins_24h > 0,
+        "A login from a device never seen before, in the last 24 hours.",
+    ),
+    "new_country_24h": lambda f: (
+        f.new_country_logins_24h > 0,
+        "A login from a country never seen before, in the last 24 hours.",
+    ),
+    "new_country_7d": lambda f: (
+        f.new_country_logins_7d > f.new_country_logins_24h,
+        "A login from a new country earlier this week.",
+    ),
+    "withdrawal_address_added_7d": lambda f: (
+        f.withdrawal_addresses_added_7d > 0,
+        "A withdrawal address was added in the last 7 days.",
+    ),
+    "restrictions_90d": lambda f: (
+        f.other_restrictions_90d > 0,
+        _count(
+            f.other_restrictions_90d,
+            "Another restriction was placed on the account in the last 90 days.",
+            "{n} other restrictions were placed on the account in the last 90 days.",
+        ),
+    ),
+    "earlier_thaws": lambda f: (
+        f.earlier_thaws > 0,
+        _count(f.earlier_thaws, "The account was thawed before.", "Thawed {n} times before."),
+    ),
+    "linked_restricted": lambda f: (
+        f.linked_restricted_accounts > 0,
+        _count(
+            f.linked_restricted_accounts,
+            "A linked account (shared device or IP) is under an active restriction.",
+            "{n} linked accounts (shared device or IP) are under an active restriction.",
+        ),
+    ),
+    "stale_evidence": lambda f: (
+        f.evidence_age_hours > 48,
+        f"The newest evidence is {f.evidence_age_hours} hours old.",
+    ),
+    "fresh_restriction": lambda f: (
+        f.youngest_target_age_minutes < 60,
+        f"The restriction was placed {f.youngest_target_age_minutes} minutes ago.",
+    ),
+    "prior_rejections": lambda f: (
+        f.prior_rejected_or_withdrawn_30d > 0,
+        _count(
+            f.prior_rejected_or_withdrawn_30d,
+            "An earlier request on this account was rejected or withdrawn (30 days).",
+            "{n} earlier requests on this account were rejected or withdrawn (30 days).",
+        ),
+    ),
+    "requester_volume": lambda f: (
+        f.requester_today >= 5 and f.requester_today > 3 * max(f.requester_daily_baseline, 1.0),
+        f"The requester filed {f.requester_today} requests today against a usual "
+        f"{f.requester_daily_baseline:.1f} a day.",
+    ),
+    "off_hours": lambda f: (f.off_hours, "Submitted outside the requester's usual hours."),
+}
+
+
+def score(facts: RiskFacts, weights: Mapping[str, int]) -> RiskScore:
+    """Sum the weights of the firing factors, capped at 100."""
+    fired: list[RiskFactor] = []
+    for name, fn in FACTORS.items():
+        points = weights.get(name, 0)
+        if points <= 0:
+            continue
+        fires, detail = fn(facts)
+        if fires:
+            fired.append(RiskFactor(name=name, points=points, detail=detail))
+    total = min(100, sum(f.points for f in fired))
+    return RiskScore(score=total, factors=tuple(fired))
+
+
+@dataclass(slots=True)
+class _Seen:
+    devices: set[str] = field(default_factory=set)
+    countries: set[str] = field(default_factory=set)
+
+
+def event_counts(events: list[AccountEvent], now: datetime) -> dict[str, int]:
+    """Count the account factors from its events (sorted or not)."""
+    counts = dict.fromkeys(
+        (
+            "credential_changes_7d",
+            "sim_or_phone_changes_7d",
+            "new_device_logins_24h",
+            "new_country_logins_24h",
+            "new_country_logins_7d",
+            "withdrawal_addresses_added_7d",
+        ),
+        0,
+    )
+    seen = _Seen()
+    credential = {EventType.PASSWORD_CHANGE, EventType.BINDING_ADDED, EventType.BINDING_REMOVED}
+    for ev in sorted(events, key=lambda e: e.at):
+        age = now - ev.at
+        if ev.type == EventType.LOGIN:
+            _count_login(ev, age, seen, counts)
+        elif age <= 7 * DAY:
+            if ev.type in credential:
+                counts["credential_changes_7d"] += 1
+            elif ev.type in (EventType.SIM_SWAP, EventType.PHONE_CHANGE):
+                counts["sim_or_phone_changes_7d"] += 1
+            elif ev.type == EventType.WITHDRAWAL_ADDRESS_ADDED:
+                counts["withdrawal_addresses_added_7d"] += 1
+    return counts
+
+
+def _count_login(ev: AccountEvent, age: timedelta, seen: _Seen, counts: dict[str, int]) -> None:
+    had_history = bool(seen.devices or seen.countries)
+    if had_history and age <= DAY and ev.device and ev.device not in seen.devices:
+        counts["new_device_logins_24h"] += 1
+    if had_history and ev.country and ev.country not in seen.countries:
+        if age <= DAY:
+            counts["new_country_logins_24h"] += 1
+        if age <= 7 * DAY:
+            counts["new_country_logins_7d"] += 1
+    if ev.device:
+        seen.devices.add(ev.device)
+    if ev.country:
+        seen.countries.add(ev.country)

@@ -1,0 +1,77 @@
+"""What every use case is handed besides its unit of work: clock, ids, policy, authorization."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from thawgate.adapters.db.uow import UnitOfWork
+from thawgate.domain.errors import Forbidden
+from thawgate.domain.model import Principal
+from thawgate.policy.authz import Actor, Authorizer, AuthzDecision, Resource
+from thawgate.policy.request_policy import RequestPolicy
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+
+
+@dataclass
+class Env:
+    """Injected collaborators. `policies` maps a version to its loaded pack."""
+
+    authorizer: Authorizer
+    policies: dict[str, RequestPolicy]
+    active_version: str
+    clock: Clock = utc_now
+    ids: Callable[[str], str] = new_id
+    job_max_attempts: int = 5
+    hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
+
+    @property
+    def policy(self) -> RequestPolicy:
+        return self.policies[self.active_version]
+
+    def fault_point(self, name: str) -> None:
+        """A named point where tests may inject a crash. Does nothing in production."""
+        hook = self.hooks.get(name)
+        if hook is not None:
+            hook()
+
+
+def actor_of(p: Principal) -> Actor:
+    return Actor(id=p.id, team=p.team, roles=p.roles, active=p.active)
+
+
+def authorize(
+    uow: UnitOfWork, env: Env, *, principal: Principal, action: str, resource: Resource,
+    subject: str,
+) -> AuthzDecision:
+    """Ask Cedar; on a deny, audit the refusal, commit it, and raise Forbidden."""
+    decision = env.authorizer.authorize(actor_of(principal), action, resource)
+    if not decision.allowed:
+        refuse(uow, env, principal=principal, subject=subject, slug="forbidden",
+               data={"action": action, "policies": list(decision.policy_ids),
+                     "errors": list(decision.errors)})
+        raise Forbidden(f"{action} refused: {decision.explain()}", decision.policy_ids)
+    return decision
+
+
+def refuse(
+    uow: UnitOfWork, env: Env, *, principal: Principal, subject: str, slug: str,
+    data: dict[str, object],
+) -> None:
+    """Record a refused attempt in its own commit: refusals are audited too."""
+    uow.rollback()
+    with UnitOfWork(uow.engine) as tx:
+        tx.audit.append(at=env.clock(), actor=principal.id, action=f"refused:{slug}",
+                        subject=subject, data=data)
+        tx.commit()
