@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     job_lease_seconds: int = 60
     job_max_attempts: int = 5
     log_level: str = "INFO"
+    # Only the test suite and `make db-check` read this: a PostgreSQL to run against.
+    test_postgres_url: str | None = None
 
     def check(self) -> None:
         """Refuse placeholder secrets outside development."""

@@ -36,6 +36,10 @@ class JobRepository:
             )
         )
 
+    def exists(self, request_id: str) -> bool:
+        q = sa.select(jobs.c.id).where(jobs.c.request_id == request_id)
+        return self.conn.execute(q).first() is not None
+
     def requeue(self, request_id: str, now: datetime) -> None:
         self.conn.execute(
             sa.update(jobs)

@@ -1,0 +1,70 @@
+"""The one table that maps domain errors to RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from thawgate.domain import errors
+
+PROBLEMS: dict[type[errors.DomainError], tuple[str, int, str]] = {
+    errors.Unauthenticated: ("unauthenticated", 401, "Unauthenticated"),
+    errors.Forbidden: ("forbidden", 403, "Forbidden by policy"),
+    errors.SeparationOfDuties: ("separation-of-duties", 403, "Separation of duties"),
+    errors.NotFound: ("not-found", 404, "Not found"),
+    errors.Conflict: ("conflict", 409, "Conflict"),
+    errors.Stale: ("stale", 409, "Stale state"),
+    errors.ValidationFailed: ("validation", 422, "Validation failed"),
+    errors.IdempotencyMismatch: ("idempotency-mismatch", 422, "Idempotency-Key reused"),
+    errors.PolicyError: ("validation", 422, "Invalid policy"),
+}
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(slug: str, status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": f"urn:thawgate:problem:{slug}", "title": title, "status": status,
+            "detail": detail, **extra}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _domain(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.DomainError)
+    for cls in type(exc).__mro__:
+        if cls in PROBLEMS:
+            slug, status, title = PROBLEMS[cls]
+            extra: dict[str, Any] = {}
+            if isinstance(exc, errors.ValidationFailed) and exc.field:
+                extra["field"] = exc.field
+            if isinstance(exc, errors.Forbidden) and exc.policy_ids:
+                extra["policies"] = list(exc.policy_ids)
+            return problem(slug, status, title, exc.detail, **extra)
+    return problem("internal", 500, "Internal error", exc.detail)
+
+
+def _invalid(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
+    return problem("validation", 422, "Validation failed", "; ".join(parts),
+                   errors=[{"field": ".".join(str(p) for p in e.get("loc", ())),
+                            "message": e.get("msg")} for e in exc.errors()])
+
+
+def _http(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = {401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+            409: "conflict"}.get(exc.status_code, "error")
+    return problem(slug, exc.status_code, str(exc.detail), str(exc.detail))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(StarletteHTTPException, _http)

@@ -1,0 +1,278 @@
+"""The operator CLI (API.md). Errors end as one readable line and a non-zero exit."""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import Progress
+
+from thawgate import bootstrap
+from thawgate.adapters.db.engine import make_engine
+from thawgate.config import Settings
+from thawgate.domain import errors
+from thawgate.domain.errors import DomainError, ValidationFailed
+from thawgate.domain.model import Principal
+from thawgate.domain.request import Evidence
+from thawgate.policy.authz import Authorizer, AuthzLoadError, run_policy_tests
+from thawgate.services import identity, intake, loader
+from thawgate.services.env import utc_now
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Thawgate: the one gate for every thaw and unbind.")
+token_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for the API.")
+password_app = typer.Typer(no_args_is_help=True, help="Console passwords.")
+jobs_app = typer.Typer(no_args_is_help=True, help="Execution jobs.")
+policy_app = typer.Typer(no_args_is_help=True, help="The policy pack.")
+app.add_typer(token_app, name="token")
+app.add_typer(password_app, name="password")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(policy_app, name="policy")
+
+err = Console(stderr=True)
+out = Console()
+T = TypeVar("T")
+
+# Each error kind's exit code: scripts can tell them apart.
+EXIT_CODES: dict[type[Exception], int] = {
+    errors.ValidationFailed: 2,
+    errors.NotFound: 3,
+    errors.Forbidden: 4,
+    errors.SeparationOfDuties: 4,
+    errors.Unauthenticated: 4,
+    errors.Conflict: 5,
+    errors.Stale: 5,
+    errors.IdempotencyMismatch: 2,
+    errors.PolicyError: 6,
+    bootstrap.NotInitialised: 7,
+    AuthzLoadError: 6,
+}
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except (DomainError, bootstrap.NotInitialised, AuthzLoadError, ValueError, OSError) as exc:
+        code = next((c for cls, c in EXIT_CODES.items() if isinstance(exc, cls)), 1)
+        detail = exc.detail if isinstance(exc, DomainError) else str(exc)
+        err.print(f"[red]error:[/red] {detail}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code) from None
+
+
+def _run(fn: Callable[[], T]) -> T:
+    with _errors():
+        return fn()
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database (alembic upgrade head) and register the shipped policy."""
+    settings = Settings()
+
+    def go() -> None:
+        settings.check()
+        engine = make_engine(settings.database_url)
+        bootstrap.migrate(settings, engine)
+        engine.dispose()
+
+    _run(go)
+    out.print(f"database ready: {_redact(settings.database_url)}")
+
+
+@app.command()
+def load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Load an organisation and world file (YAML). Idempotent by ids."""
+    def go() -> loader.LoadReport:
+        try:
+            data = yaml.safe_load(file.read_text())
+        except yaml.YAMLError as exc:
+            raise ValidationFailed(f"{file}: not valid YAML: {exc}") from None
+        return _load_data(data)
+
+    report = _run(go)
+    out.print(f"loaded: {report.principals} principals, {report.accounts} accounts, "
+              f"{report.restrictions} restrictions, {report.bindings} bindings, "
+              f"{report.events} events (existing ids left as they were)")
+
+
+def _load_data(data: object) -> loader.LoadReport:
+    application = bootstrap.build()
+    accounts = data.get("accounts") if isinstance(data, dict) else None
+    total = len(accounts) if isinstance(accounts, list) else 0
+    with Progress(console=err, transient=True, disable=total < 500) as progress:
+        task = progress.add_task("loading accounts", total=total)
+        return loader.load_world(application.uow(), application.env, data,
+                                 progress=lambda n: progress.update(task, completed=n))
+
+
+@token_app.command("issue")
+def token_issue(
+    principal_id: str,
+    ttl: Annotated[str, typer.Option(help="lifetime, e.g. 30m, 8h, 7d")] = "8h",
+) -> None:
+    """Print one bearer token for PRINCIPAL_ID on stdout."""
+    def go() -> str:
+        application = bootstrap.build()
+        return identity.issue_token(application.uow(), application.env,
+                                    principal_id=principal_id, ttl=parse_ttl(ttl))
+
+    sys.stdout.write(_run(go) + "\n")
+
+
+def parse_ttl(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if not match:
+        raise ValidationFailed(f"ttl: {text!r} is not like 30m, 8h or 7d", field="ttl")
+    n, unit = int(match[1]), match[2]
+    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: n})
+
+
+@password_app.command("set")
+def password_set(principal_id: str) -> None:
+    """Read a password from standard input and set it for console login."""
+    password = sys.stdin.readline().rstrip("\n")
+
+    def go() -> None:
+        application = bootstrap.build()
+        identity.set_password(application.uow(), application.env, principal_id=principal_id,
+                              password=password)
+
+    _run(go)
+    out.print(f"password set for {principal_id}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    worker: Annotated[bool, typer.Option(help="run the execution worker in-process")] = True,
+) -> None:
+    """Serve the API with an in-process execution worker: the embedded default."""
+    import uvicorn
+
+    from thawgate.entrypoints.api.app import create_app
+    from thawgate.entrypoints.worker import start_in_thread
+
+    application = _run(bootstrap.build)
+    stop = None
+    if worker:
+        _, stop = start_in_thread(application)
+    try:
+        uvicorn.run(create_app(application), host=host, port=port, log_level="warning")
+    finally:
+        if stop is not None:
+            stop.set()
+
+
+@app.command("worker")
+def worker_cmd() -> None:
+    """Run an execution worker alone. Production runs N of these."""
+    from thawgate.entrypoints.worker import run
+
+    application = _run(bootstrap.build)
+    stop = threading.Event()
+    out.print("worker started; Ctrl-C stops it")
+    try:
+        run(application, stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@jobs_app.command("failed")
+def jobs_failed() -> None:
+    """List execution jobs that failed permanently, with their reasons."""
+    application = _run(bootstrap.build)
+    with application.uow(readonly=True) as uow:
+        failed = uow.jobs.failed()
+    if not failed:
+        out.print("no failed jobs")
+    for job in failed:
+        out.print(f"{job.request_id}\t{job.id}\tattempts={job.attempts}\t{job.last_error}")
+
+
+@policy_app.command("check")
+def policy_check() -> None:
+    """Validate the Cedar policies against the schema and run the policy test table."""
+    settings = Settings()
+
+    def go() -> list[str]:
+        authorizer = Authorizer.from_directory(settings.policy_dir)
+        return run_policy_tests(authorizer, settings.policy_dir / "authz_tests.yaml")
+
+    failures = _run(go)
+    for line in failures:
+        err.print(f"[red]FAIL[/red] {line}", highlight=False)
+    if failures:
+        raise typer.Exit(1)
+    out.print("Cedar policies validate against the schema; every policy test passes")
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+) -> None:
+    """Init, load a demo exchange with pending requests, and serve it."""
+    from thawgate.entrypoints.demo_world import demo_world
+
+    init()
+    now = utc_now()
+    report = _run(lambda: _load_data(demo_world(now)))
+    application = _run(bootstrap.build)
+    if report.accounts:
+        _demo_requests(application, now)
+    tokens = {pid: identity.issue_token(application.uow(), application.env, principal_id=pid,
+                                        ttl=timedelta(hours=12))
+              for pid in ("alice", "fay", "sam", "lena", "app")}
+    out.print(f"\n[bold]Thawgate demo[/bold] at http://{host}:{port}  (API under /v1, "
+              f"OpenAPI at /openapi.json)")
+    for pid, tok in tokens.items():
+        out.print(f"  {pid:6} Authorization: Bearer {tok}")
+    out.print(f"  try: curl -H 'Authorization: Bearer {tokens['fay']}' "
+              f"http://{host}:{port}/v1/requests?status=pending_approval\n")
+    if serve_after:
+        serve(host=host, port=port, worker=True)
+
+
+def _demo_requests(application: bootstrap.App, now: datetime) -> None:
+    alice = _run(lambda: _principal(application, "alice"))
+    liveness = Evidence("KYC_LIVENESS_PASS", "kyc-case-881", now - timedelta(hours=1))
+    for account, target, evidence in (
+        ("10001", "r-ato", [liveness]),
+        ("10005", "r-ato-5", [liveness]),
+    ):
+        _run(lambda a=account, t=target, e=evidence: intake.submit(
+            application.uow(), application.env, actor=alice,
+            body=intake.NewRequest(kind="thaw", account_id=a, targets=[t],
+                                   justification="customer verified by liveness", evidence=e)))
+
+
+def _principal(application: bootstrap.App, pid: str) -> Principal:
+    with application.uow(readonly=True) as uow:
+        p = uow.principals.get(pid)
+    if p is None:
+        raise ValidationFailed(f"demo principal {pid} is missing")
+    return p
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", url)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

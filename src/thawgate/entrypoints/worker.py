@@ -1,0 +1,51 @@
+"""The execution worker: claims jobs, runs the scheduler. In-process under `serve`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+
+import structlog
+
+from thawgate.bootstrap import App
+from thawgate.services import execution, scheduler
+
+log = structlog.get_logger("thawgate.worker")
+SCHEDULER_EVERY = 10.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def run(app: App, stop: threading.Event, *, name: str | None = None) -> None:
+    """Loop until `stop` is set. Each pass settles up to a batch of jobs."""
+    name = name or worker_name()
+    lease = timedelta(seconds=app.settings.job_lease_seconds)
+    next_schedule = 0.0
+    while not stop.is_set():
+        result = execution.run_once(app.uow, app.env, worker=name, lease=lease,
+                                    batch=app.settings.worker_batch)
+        if result.claimed:
+            log.info("jobs settled", worker=name, **{
+                "claimed": result.claimed, "executed": result.executed,
+                "moved": result.stale_or_rejected, "retried": result.retried,
+                "failed": result.failed})
+        if time.monotonic() >= next_schedule:
+            expired = scheduler.expire_pending(app.uow(), app.env)
+            lapsed = scheduler.lapse_restrictions(app.uow(), app.env)
+            if expired or lapsed:
+                log.info("scheduler", expired_requests=expired, lapsed_restrictions=lapsed)
+            next_schedule = time.monotonic() + SCHEDULER_EVERY
+        if result.claimed < app.settings.worker_batch:
+            stop.wait(app.settings.worker_poll_seconds)
+
+
+def start_in_thread(app: App) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(app, stop), name="thawgate-worker", daemon=True)
+    thread.start()
+    return thread, stop

@@ -1,0 +1,203 @@
+"""Review: approvals (bound to the reviewed state), rejections, questions, answers, withdrawal."""
+
+from __future__ import annotations
+
+from thawgate.adapters.db.uow import UnitOfWork
+from thawgate.domain.clauses import check_floor, open_clauses
+from thawgate.domain.errors import Conflict, NotFound, SeparationOfDuties, Stale
+from thawgate.domain.model import Principal
+from thawgate.domain.request import Evidence, Request
+from thawgate.policy.authz import RequestResource
+from thawgate.services import audit
+from thawgate.services.assess import Assessment, Subject, assess
+from thawgate.services.env import Env, authorize, refuse
+
+
+def approve(
+    uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str, comment: str,
+    state_digest: str | None = None,
+) -> Request:
+    with uow:
+        request = _load(uow, request_id)
+        if request.status != "pending_approval":
+            raise Conflict(f"request {request.id} is {request.status}, not pending_approval")
+        now = env.clock()
+        a = reassess(uow, env, request)
+        try:
+            check_floor(approver=actor, requester=request.requester, placers=a.placers,
+                        approvals=request.approvals)
+        except SeparationOfDuties as exc:
+            refuse(uow, env, principal=actor, subject=f"request:{request.id}",
+                   slug="separation-of-duties", data={"floor_item": exc.floor_item,
+                                                      "detail": exc.detail})
+            raise
+        authorize(uow, env, principal=actor, action="approve_request",
+                  subject=f"request:{request.id}", resource=_resource(request))
+        if state_digest is not None and state_digest != request.state_digest:
+            raise Stale("the request changed since you looked at it; review the new state")
+        if settle_reassessment(uow, env, request, a, actor=actor.id):
+            uow.commit()
+            raise Stale(f"the request changed since it was reviewed ({request.status_reason}); "
+                        "its approvals were cleared")
+        try:
+            approval = request.add_approval(approver=actor, placers=a.placers, comment=comment,
+                                            now=now)
+        except SeparationOfDuties as exc:
+            refuse(uow, env, principal=actor, subject=f"request:{request.id}",
+                   slug="separation-of-duties", data={"floor_item": exc.floor_item,
+                                                      "detail": exc.detail})
+            raise
+        _save(uow, request)
+        audit.request_event(uow, request, actor=actor.id, action="request:approved", at=now,
+                            extra={"approval": approval.as_dict()})
+        if request.status == "approved":
+            release_for_execution(uow, env, request)
+        uow.commit()
+        return request
+
+
+def reassess(uow: UnitOfWork, env: Env, request: Request) -> Assessment:
+    account = uow.accounts.get(request.account_id)
+    requester = uow.principals.get(request.requester)
+    if account is None or requester is None:
+        raise NotFound(f"request {request.id} refers to a missing account or requester")
+    return assess(uow, env.policy, Subject(
+        kind=request.kind, account=account, target_ids=request.targets, requester=requester,
+        evidence=request.evidence, evidence_as_of=request.evidence_as_of or request.created_at,
+        duration_hours=request.duration_hours, request_id=request.id,
+    ), env.clock())
+
+
+def settle_reassessment(
+    uow: UnitOfWork, env: Env, request: Request, a: Assessment, *, actor: str
+) -> bool:
+    """Apply a re-evaluation. True when the request moved (rejected or back to review)."""
+    now = env.clock()
+    if a.inactive or a.decision.outcome == "reject":
+        hit = a.decision.rejecting_rule
+        why = (f"target no longer active: {', '.join(a.inactive)}" if a.inactive
+               else f"re-evaluation rejects: {hit.id}: {hit.message}" if hit else "rejected")
+        request.redecide(decision=a.decision, digest=a.digest)
+        request.reject(now, why)
+        uow.requests.release_targets(request.id)
+        _save(uow, request, a)
+        audit.request_event(uow, request, actor=actor, action="request:rejected", at=now)
+        return True
+    if a.digest != request.state_digest:
+        why = _what_changed(request, a)
+        request.go_stale(decision=a.decision, digest=a.digest, now=now, why=why)
+        _save(uow, request, a)
+        audit.request_event(uow, request, actor=actor, action="request:stale", at=now,
+                            extra={"changed": why})
+        return True
+    request.redecide(decision=a.decision, digest=a.digest)
+    return False
+
+
+def _what_changed(request: Request, a: Assessment) -> str:
+    old, new = request.decision, a.decision
+    parts = []
+    if old.required_approvals != new.required_approvals or old.min_teams != new.min_teams:
+        parts.append("the approvals required changed")
+    if old.evidence_required != new.evidence_required:
+        parts.append("the evidence required changed")
+    if old.outcome != new.outcome:
+        parts.append(f"the outcome changed from {old.outcome} to {new.outcome}")
+    old_ops = {op.target: op.expected_version for op in old.plan if op.target}
+    for t in a.targets:
+        if old_ops.get(t.id) not in (None, t.version):
+            parts.append(f"{t.id} changed (version {old_ops[t.id]} -> {t.version})")
+    return "; ".join(parts) or "the plan changed"
+
+
+def release_for_execution(uow: UnitOfWork, env: Env, request: Request) -> None:
+    """Final approval: commit the execution job in the same transaction."""
+    if uow.jobs.exists(request.id):
+        uow.jobs.requeue(request.id, env.clock())
+    else:
+        uow.jobs.enqueue(env.ids("job"), request.id, env.clock())
+
+
+def reject(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str, comment: str) -> Request:
+    with uow:
+        request = _load(uow, request_id)
+        authorize(uow, env, principal=actor, action="reject_request",
+                  subject=f"request:{request.id}", resource=_resource(request))
+        now = env.clock()
+        request.reject(now, f"rejected by {actor.id}: {comment}")
+        uow.requests.release_targets(request.id)
+        _save(uow, request)
+        audit.request_event(uow, request, actor=actor.id, action="request:rejected", at=now,
+                            extra={"comment": comment})
+        uow.commit()
+        return request
+
+
+def question(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str,
+             comment: str) -> Request:
+    with uow:
+        request = _load(uow, request_id)
+        authorize(uow, env, principal=actor, action="question_request",
+                  subject=f"request:{request.id}", resource=_resource(request))
+        now = env.clock()
+        request.question(now, comment)
+        _save(uow, request)
+        audit.request_event(uow, request, actor=actor.id, action="request:question", at=now,
+                            extra={"comment": comment})
+        uow.commit()
+        return request
+
+
+def answer(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str, comment: str,
+           evidence: list[Evidence]) -> Request:
+    with uow:
+        request = _load(uow, request_id)
+        authorize(uow, env, principal=actor, action="answer_request",
+                  subject=f"request:{request.id}", resource=_resource(request))
+        now = env.clock()
+        request.answer(now=now, evidence=evidence)
+        a = reassess(uow, env, request)
+        if not settle_reassessment(uow, env, request, a, actor=actor.id):
+            _save(uow, request, a)
+        audit.request_event(uow, request, actor=actor.id, action="request:answered", at=now,
+                            extra={"comment": comment,
+                                   "evidence": [e.as_dict() for e in evidence]})
+        uow.commit()
+        return request
+
+
+def withdraw(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str) -> Request:
+    with uow:
+        request = _load(uow, request_id)
+        authorize(uow, env, principal=actor, action="withdraw_request",
+                  subject=f"request:{request.id}", resource=_resource(request))
+        now = env.clock()
+        request.withdraw(now)
+        uow.requests.release_targets(request.id)
+        _save(uow, request)
+        audit.request_event(uow, request, actor=actor.id, action="request:withdrawn", at=now)
+        uow.commit()
+        return request
+
+
+def _load(uow: UnitOfWork, request_id: str) -> Request:
+    request = uow.requests.get(request_id, for_update=True)
+    if request is None:
+        raise NotFound(f"no request {request_id}")
+    return request
+
+
+def _save(uow: UnitOfWork, request: Request, a: Assessment | None = None) -> None:
+    if not uow.requests.save(request, a.facts if a is not None else None):
+        raise Conflict(f"request {request.id} changed concurrently; retry")
+
+
+def _resource(request: Request) -> RequestResource:
+    """The request as Cedar sees it: its open clauses name who may act on it."""
+    clauses = request.decision.required_approvals
+    open_roles = set(open_clauses(clauses, request.approvals)) or {c.role for c in clauses}
+    return RequestResource(
+        id=request.id, requester=request.requester, account_id=request.account_id,
+        kind=request.kind, reasons=frozenset(), binding_types=frozenset(),
+        clause_roles=frozenset(open_roles),
+    )
