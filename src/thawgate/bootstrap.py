@@ -53,11 +53,18 @@ def migrate(settings: Settings, engine: sa.Engine) -> None:
         ).first()
         if active is None:
             pack = RequestPolicy.load((settings.policy_dir / POLICY_FILE).read_text())
-            conn.execute(sa.insert(policy_versions).values(
-                version=pack.version, sha256=pack.sha256, document=pack.document, status="active",
-                created_by="system", created_at=utc_now(), activated_by="system",
-                activated_at=utc_now(),
-            ))
+            conn.execute(
+                sa.insert(policy_versions).values(
+                    version=pack.version,
+                    sha256=pack.sha256,
+                    document=pack.document,
+                    status="active",
+                    created_by="system",
+                    created_at=utc_now(),
+                    activated_by="system",
+                    activated_at=utc_now(),
+                )
+            )
 
 
 def check_schema(settings: Settings, engine: sa.Engine) -> None:

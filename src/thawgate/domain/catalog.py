@@ -139,7 +139,7 @@ PROTECTIVE_BINDINGS = frozenset(
 
 
 class EvidenceType(StrEnum):
-    KYC_LIVENESS_PASS = "KYC_LIVENESS_PASS"
+    KYC_LIVENESS_PASS = "KYC_LIVENESS_PASS"  # noqa: S105  # an evidence type, not a secret
     ID_DOCUMENT_MATCH = "ID_DOCUMENT_MATCH"
     VIDEO_VERIFICATION = "VIDEO_VERIFICATION"
     OUT_OF_BAND_CALLBACK = "OUT_OF_BAND_CALLBACK"
@@ -153,7 +153,7 @@ class EvidenceType(StrEnum):
 
 class EventType(StrEnum):
     LOGIN = "login"
-    PASSWORD_CHANGE = "password_change"
+    PASSWORD_CHANGE = "password_change"  # noqa: S105  # an event type, not a secret
     BINDING_ADDED = "binding_added"
     BINDING_REMOVED = "binding_removed"
     PHONE_CHANGE = "phone_change"

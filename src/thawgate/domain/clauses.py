@@ -64,7 +64,9 @@ def open_clauses(clauses: tuple[Clause, ...], approvals: list[Approval]) -> dict
     filled: dict[str, int] = {}
     for a in approvals:
         filled[a.role] = filled.get(a.role, 0) + 1
-    return {c.role: c.count - filled.get(c.role, 0) for c in clauses if c.count > filled.get(c.role, 0)}
+    return {
+        c.role: c.count - filled.get(c.role, 0) for c in clauses if c.count > filled.get(c.role, 0)
+    }
 
 
 def fitting_clause(roles: frozenset[str], open_slots: dict[str, int]) -> str | None:

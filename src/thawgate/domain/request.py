@@ -84,7 +84,9 @@ class Request:
     def _move(self, verb: str, now: datetime, reason: str | None = None) -> None:
         allowed = TRANSITIONS[verb]
         if self.status not in allowed:
-            raise Conflict(f"request {self.id} is {self.status}; it cannot {verb.replace('_', ' ')}")
+            raise Conflict(
+                f"request {self.id} is {self.status}; it cannot {verb.replace('_', ' ')}"
+            )
         self.status = allowed[self.status]
         self.updated_at = now
         if reason is not None:
@@ -131,7 +133,9 @@ class Request:
 
     @property
     def is_fully_approved(self) -> bool:
-        return is_satisfied(self.decision.required_approvals, self.decision.min_teams, self.approvals)
+        return is_satisfied(
+            self.decision.required_approvals, self.decision.min_teams, self.approvals
+        )
 
     def go_stale(self, *, decision: Decision, digest: str, now: datetime, why: str) -> None:
         """The state the approvals were bound to changed: clear them and review again."""

@@ -27,8 +27,11 @@ from thawgate.policy.authz import Authorizer, AuthzLoadError, run_policy_tests
 from thawgate.services import identity, intake, loader
 from thawgate.services.env import utc_now
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="Thawgate: the one gate for every thaw and unbind.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Thawgate: the one gate for every thaw and unbind.",
+)
 token_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for the API.")
 password_app = typer.Typer(no_args_is_help=True, help="Console passwords.")
 jobs_app = typer.Typer(no_args_is_help=True, help="Execution jobs.")
@@ -92,6 +95,7 @@ def init() -> None:
 @app.command()
 def load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Load an organisation and world file (YAML). Idempotent by ids."""
+
     def go() -> loader.LoadReport:
         try:
             data = yaml.safe_load(file.read_text())
@@ -100,9 +104,11 @@ def load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> 
         return _load_data(data)
 
     report = _run(go)
-    out.print(f"loaded: {report.principals} principals, {report.accounts} accounts, "
-              f"{report.restrictions} restrictions, {report.bindings} bindings, "
-              f"{report.events} events (existing ids left as they were)")
+    out.print(
+        f"loaded: {report.principals} principals, {report.accounts} accounts, "
+        f"{report.restrictions} restrictions, {report.bindings} bindings, "
+        f"{report.events} events (existing ids left as they were)"
+    )
 
 
 def _load_data(data: object) -> loader.LoadReport:
@@ -111,8 +117,12 @@ def _load_data(data: object) -> loader.LoadReport:
     total = len(accounts) if isinstance(accounts, list) else 0
     with Progress(console=err, transient=True, disable=total < 500) as progress:
         task = progress.add_task("loading accounts", total=total)
-        return loader.load_world(application.uow(), application.env, data,
-                                 progress=lambda n: progress.update(task, completed=n))
+        return loader.load_world(
+            application.uow(),
+            application.env,
+            data,
+            progress=lambda n: progress.update(task, completed=n),
+        )
 
 
 @token_app.command("issue")
@@ -121,10 +131,12 @@ def token_issue(
     ttl: Annotated[str, typer.Option(help="lifetime, e.g. 30m, 8h, 7d")] = "8h",
 ) -> None:
     """Print one bearer token for PRINCIPAL_ID on stdout."""
+
     def go() -> str:
         application = bootstrap.build()
-        return identity.issue_token(application.uow(), application.env,
-                                    principal_id=principal_id, ttl=parse_ttl(ttl))
+        return identity.issue_token(
+            application.uow(), application.env, principal_id=principal_id, ttl=parse_ttl(ttl)
+        )
 
     sys.stdout.write(_run(go) + "\n")
 
@@ -144,8 +156,9 @@ def password_set(principal_id: str) -> None:
 
     def go() -> None:
         application = bootstrap.build()
-        identity.set_password(application.uow(), application.env, principal_id=principal_id,
-                              password=password)
+        identity.set_password(
+            application.uow(), application.env, principal_id=principal_id, password=password
+        )
 
     _run(go)
     out.print(f"password set for {principal_id}")
@@ -232,15 +245,22 @@ def demo(
     application = _run(bootstrap.build)
     if report.accounts:
         _demo_requests(application, now)
-    tokens = {pid: identity.issue_token(application.uow(), application.env, principal_id=pid,
-                                        ttl=timedelta(hours=12))
-              for pid in ("alice", "fay", "sam", "lena", "app")}
-    out.print(f"\n[bold]Thawgate demo[/bold] at http://{host}:{port}  (API under /v1, "
-              f"OpenAPI at /openapi.json)")
+    tokens = {
+        pid: identity.issue_token(
+            application.uow(), application.env, principal_id=pid, ttl=timedelta(hours=12)
+        )
+        for pid in ("alice", "fay", "sam", "lena", "app")
+    }
+    out.print(
+        f"\n[bold]Thawgate demo[/bold] at http://{host}:{port}  (API under /v1, "
+        f"OpenAPI at /openapi.json)"
+    )
     for pid, tok in tokens.items():
         out.print(f"  {pid:6} Authorization: Bearer {tok}")
-    out.print(f"  try: curl -H 'Authorization: Bearer {tokens['fay']}' "
-              f"http://{host}:{port}/v1/requests?status=pending_approval\n")
+    out.print(
+        f"  try: curl -H 'Authorization: Bearer {tokens['fay']}' "
+        f"http://{host}:{port}/v1/requests?status=pending_approval\n"
+    )
     if serve_after:
         serve(host=host, port=port, worker=True)
 
@@ -248,14 +268,16 @@ def demo(
 def _demo_requests(application: bootstrap.App, now: datetime) -> None:
     alice = _run(lambda: _principal(application, "alice"))
     liveness = Evidence("KYC_LIVENESS_PASS", "kyc-case-881", now - timedelta(hours=1))
-    for account, target, evidence in (
-        ("10001", "r-ato", [liveness]),
-        ("10005", "r-ato-5", [liveness]),
-    ):
-        _run(lambda a=account, t=target, e=evidence: intake.submit(
-            application.uow(), application.env, actor=alice,
-            body=intake.NewRequest(kind="thaw", account_id=a, targets=[t],
-                                   justification="customer verified by liveness", evidence=e)))
+    for account, target in (("10001", "r-ato"), ("10005", "r-ato-5")):
+        body = intake.NewRequest(
+            kind="thaw",
+            account_id=account,
+            targets=[target],
+            justification="customer verified by liveness",
+            evidence=[liveness],
+        )
+        with _errors():
+            intake.submit(application.uow(), application.env, actor=alice, body=body)
 
 
 def _principal(application: bootstrap.App, pid: str) -> Principal:

@@ -27,13 +27,21 @@ def run(app: App, stop: threading.Event, *, name: str | None = None) -> None:
     lease = timedelta(seconds=app.settings.job_lease_seconds)
     next_schedule = 0.0
     while not stop.is_set():
-        result = execution.run_once(app.uow, app.env, worker=name, lease=lease,
-                                    batch=app.settings.worker_batch)
+        result = execution.run_once(
+            app.uow, app.env, worker=name, lease=lease, batch=app.settings.worker_batch
+        )
         if result.claimed:
-            log.info("jobs settled", worker=name, **{
-                "claimed": result.claimed, "executed": result.executed,
-                "moved": result.stale_or_rejected, "retried": result.retried,
-                "failed": result.failed})
+            log.info(
+                "jobs settled",
+                worker=name,
+                **{
+                    "claimed": result.claimed,
+                    "executed": result.executed,
+                    "moved": result.stale_or_rejected,
+                    "retried": result.retried,
+                    "failed": result.failed,
+                },
+            )
         if time.monotonic() >= next_schedule:
             expired = scheduler.expire_pending(app.uow(), app.env)
             lapsed = scheduler.lapse_restrictions(app.uow(), app.env)

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 from cel_expr_python import cel
@@ -33,6 +33,8 @@ from thawgate.domain.decision import (
 from thawgate.domain.errors import PolicyError
 from thawgate.domain.request import Evidence
 from thawgate.domain.risk import FACTORS, RiskFacts, score
+
+T = TypeVar("T")
 
 FACT_TYPES: dict[str, Any] = {
     "kind": cel.Type.STRING,
@@ -97,10 +99,10 @@ class _Condition:
 
 
 @dataclass(frozen=True, slots=True)
-class _Item:
-    """An evidence requirement, clause or plan op, optionally conditional."""
+class _Item(Generic[T]):
+    """An evidence requirement, clause or plan ops, optionally conditional."""
 
-    value: EvidenceRequirement | Clause | tuple[PlanOp, ...]
+    value: T
     when: _Condition | None
 
 
@@ -110,9 +112,9 @@ class _Rule:
     when: _Condition
     effect: str
     message: str
-    evidence: tuple[_Item, ...]
-    approvals: tuple[_Item, ...]
-    plan: tuple[_Item, ...]
+    evidence: tuple[_Item[EvidenceRequirement], ...]
+    approvals: tuple[_Item[Clause], ...]
+    plan: tuple[_Item[tuple[PlanOp, ...]], ...]
     min_teams: int
     auto_approve: bool
 
@@ -165,19 +167,20 @@ class RequestPolicy:
                     return self._decision("reject", hits, (), 0, (), (), risk, base_plan)
                 matched.append(rule)
         required = evidence_rules.merge(
-            i.value for r in matched for i in _live(r.evidence, activation)  # type: ignore[misc]
+            i.value for r in matched for i in _live(r.evidence, activation)
         )
-        clauses = _union_clauses(
-            i.value for r in matched for i in _live(r.approvals, activation)  # type: ignore[misc]
-        )
+        clauses = _union_clauses(i.value for r in matched for i in _live(r.approvals, activation))
         plan = base_plan + tuple(
-            op for r in matched for i in _live(r.plan, activation) for op in i.value  # type: ignore[union-attr]
+            op for r in matched for i in _live(r.plan, activation) for op in i.value
         )
         min_teams = max((r.min_teams for r in matched), default=0)
         missing = evidence_rules.missing(required, evidence, as_of=as_of, not_before=not_before)
         if missing:
-            hits.append(RuleHit("evidence-missing", "reject", "missing or stale evidence: "
-                                + ", ".join(missing)))
+            hits.append(
+                RuleHit(
+                    "evidence-missing", "reject", "missing or stale evidence: " + ", ".join(missing)
+                )
+            )
             return self._decision("reject", hits, (), 0, required, tuple(missing), risk, plan)
         outcome: Outcome = "review"
         if not clauses:
@@ -212,7 +215,7 @@ class RequestPolicy:
         )
 
 
-def _live(items: tuple[_Item, ...], activation: Any) -> list[_Item]:
+def _live(items: tuple[_Item[T], ...], activation: Any) -> list[_Item[T]]:
     return [i for i in items if i.when is None or i.when.holds(activation)]
 
 
@@ -244,7 +247,8 @@ def _rule(raw: object, index: int) -> _Rule:
         message=str(raw["message"]).strip(),
         evidence=tuple(_evidence_item(e, where) for e in _list(raw.get("evidence"), where)),
         approvals=tuple(
-            _Item(_clause(a, where), _item_when(a, where)) for a in _list(raw.get("approvals"), where)
+            _Item(_clause(a, where), _item_when(a, where))
+            for a in _list(raw.get("approvals"), where)
         ),
         plan=tuple(_plan_item(p, where) for p in _list(raw.get("plan"), where)),
         min_teams=int(raw.get("min_teams", 0)),
@@ -256,7 +260,7 @@ def _item_when(raw: Mapping[str, Any], where: str) -> _Condition | None:
     return _Condition(str(raw["when"]), where) if raw.get("when") else None
 
 
-def _evidence_item(raw: object, where: str) -> _Item:
+def _evidence_item(raw: object, where: str) -> _Item[EvidenceRequirement]:
     if not isinstance(raw, dict) or "type" not in raw or "max_age_hours" not in raw:
         raise PolicyError(f"{where}: evidence items need `type` and `max_age_hours`")
     types = tuple(str(raw["type"]).split("|"))
@@ -279,7 +283,7 @@ def _clause(raw: object, where: str) -> Clause:
     return Clause(role, count)
 
 
-def _plan_item(raw: object, where: str) -> _Item:
+def _plan_item(raw: object, where: str) -> _Item[tuple[PlanOp, ...]]:
     if not isinstance(raw, dict) or raw.get("op") != "place_restriction":
         raise PolicyError(f"{where}: plan items may only `place_restriction`")
     reason = str(raw.get("reason"))
@@ -313,4 +317,3 @@ def _list(raw: object, where: str) -> list[Any]:
     if not isinstance(raw, list):
         raise PolicyError(f"{where}: expected a list")
     return raw
-

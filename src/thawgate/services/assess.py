@@ -64,11 +64,14 @@ def resolve_targets(
         elif kind == "unbind" and b is not None:
             found_b.append(b)
         elif r is None and b is None:
-            raise ValidationFailed(f"targets: {tid} is not on account {account.id}", field="targets")
+            raise ValidationFailed(
+                f"targets: {tid} is not on account {account.id}", field="targets"
+            )
         else:
             wants = "restrictions" if kind == "thaw" else "bindings"
-            raise ValidationFailed(f"targets: a {kind} names only {wants}; {tid} is not one",
-                                   field="targets")
+            raise ValidationFailed(
+                f"targets: a {kind} names only {wants}; {tid} is not one", field="targets"
+            )
     return found_r, found_b
 
 
@@ -88,7 +91,10 @@ def assess(uow: UnitOfWork, policy: RequestPolicy, subject: Subject, now: dateti
     )
     not_before = _not_before(restrictions, events)
     decision = policy.decide(
-        facts, subject.evidence, as_of=subject.evidence_as_of, not_before=not_before,
+        facts,
+        subject.evidence,
+        as_of=subject.evidence_as_of,
+        not_before=not_before,
         base_plan=_base_plan(restrictions, bindings, subject.duration_hours),
     )
     targets = [TargetState(r.id, r.version, r.status) for r in restrictions]
@@ -126,8 +132,12 @@ def _base_plan(
     restrictions: list[Restriction], bindings: list[Binding], duration_hours: int | None
 ) -> tuple[PlanOp, ...]:
     ops = [
-        PlanOp(op="lift_restriction", target=r.id, expected_version=r.version,
-               duration_hours=duration_hours)
+        PlanOp(
+            op="lift_restriction",
+            target=r.id,
+            expected_version=r.version,
+            duration_hours=duration_hours,
+        )
         for r in restrictions
     ]
     ops += [PlanOp(op="remove_binding", target=b.id, expected_version=b.version) for b in bindings]
@@ -167,17 +177,25 @@ def _risk_facts(
     return risk.RiskFacts(
         account_age_days=max(0, (now - account.created_at).days),
         other_restrictions_90d=sum(
-            1 for r in account.restrictions
-            if r.id not in target_ids and now - r.placed_at <= HISTORY
+            1
+            for r in account.restrictions
+            if r.id not in target_ids
+            and now - r.placed_at <= HISTORY
             and r.reason_class is not ReasonClass.NON_LIFTABLE
         ),
         earlier_thaws=sum(1 for r in account.restrictions if r.status == "lifted"),
         linked_restricted_accounts=uow.accounts.linked_restricted(account.id),
-        evidence_age_hours=0 if newest_evidence is None
+        evidence_age_hours=0
+        if newest_evidence is None
         else max(0, int((subject.evidence_as_of - newest_evidence).total_seconds() // 3600)),
         youngest_target_age_minutes=_youngest_minutes(targets, now),
         prior_rejected_or_withdrawn_30d=prior,
         requester_today=uow.requests.count_by_requester(requester, day_start, now + timedelta(1)),
         requester_daily_baseline=month / 30,
-        **counts,
+        credential_changes_7d=counts["credential_changes_7d"],
+        sim_or_phone_changes_7d=counts["sim_or_phone_changes_7d"],
+        new_device_logins_24h=counts["new_device_logins_24h"],
+        new_country_logins_24h=counts["new_country_logins_24h"],
+        new_country_logins_7d=counts["new_country_logins_7d"],
+        withdrawal_addresses_added_7d=counts["withdrawal_addresses_added_7d"],
     )

@@ -9,7 +9,12 @@ from thawgate.domain.request import Request
 
 
 def request_event(
-    uow: UnitOfWork, request: Request, *, actor: str, action: str, at: datetime,
+    uow: UnitOfWork,
+    request: Request,
+    *,
+    actor: str,
+    action: str,
+    at: datetime,
     extra: dict[str, object] | None = None,
 ) -> int:
     d = request.decision
@@ -31,5 +36,6 @@ def request_event(
     }
     if extra:
         data.update(extra)
-    return uow.audit.append(at=at, actor=actor, action=action, subject=f"request:{request.id}",
-                            data=data)
+    return uow.audit.append(
+        at=at, actor=actor, action=action, subject=f"request:{request.id}", data=data
+    )

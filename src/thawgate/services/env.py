@@ -52,26 +52,46 @@ def actor_of(p: Principal) -> Actor:
 
 
 def authorize(
-    uow: UnitOfWork, env: Env, *, principal: Principal, action: str, resource: Resource,
+    uow: UnitOfWork,
+    env: Env,
+    *,
+    principal: Principal,
+    action: str,
+    resource: Resource,
     subject: str,
 ) -> AuthzDecision:
     """Ask Cedar; on a deny, audit the refusal, commit it, and raise Forbidden."""
     decision = env.authorizer.authorize(actor_of(principal), action, resource)
     if not decision.allowed:
-        refuse(uow, env, principal=principal, subject=subject, slug="forbidden",
-               data={"action": action, "policies": list(decision.policy_ids),
-                     "errors": list(decision.errors)})
+        refuse(
+            uow,
+            env,
+            principal=principal,
+            subject=subject,
+            slug="forbidden",
+            data={
+                "action": action,
+                "policies": list(decision.policy_ids),
+                "errors": list(decision.errors),
+            },
+        )
         raise Forbidden(f"{action} refused: {decision.explain()}", decision.policy_ids)
     return decision
 
 
 def refuse(
-    uow: UnitOfWork, env: Env, *, principal: Principal, subject: str, slug: str,
+    uow: UnitOfWork,
+    env: Env,
+    *,
+    principal: Principal,
+    subject: str,
+    slug: str,
     data: dict[str, object],
 ) -> None:
     """Record a refused attempt in its own commit: refusals are audited too."""
     uow.rollback()
     with UnitOfWork(uow.engine) as tx:
-        tx.audit.append(at=env.clock(), actor=principal.id, action=f"refused:{slug}",
-                        subject=subject, data=data)
+        tx.audit.append(
+            at=env.clock(), actor=principal.id, action=f"refused:{slug}", subject=subject, data=data
+        )
         tx.commit()

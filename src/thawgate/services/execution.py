@@ -40,8 +40,9 @@ class RunResult:
     failed: int
 
 
-def run_once(make_uow: Callable[[], UnitOfWork], env: Env, *, worker: str, lease: timedelta,
-             batch: int) -> RunResult:
+def run_once(
+    make_uow: Callable[[], UnitOfWork], env: Env, *, worker: str, lease: timedelta, batch: int
+) -> RunResult:
     """Claim up to `batch` jobs and settle each. Returns what happened."""
     with make_uow() as uow:
         jobs = uow.jobs.claim(worker, env.clock(), lease, batch)
@@ -50,12 +51,14 @@ def run_once(make_uow: Callable[[], UnitOfWork], env: Env, *, worker: str, lease
     for job in jobs:
         outcome = _settle_job(make_uow(), env, job.id, job.request_id, job.attempts, worker)
         tally[outcome] += 1
-    return RunResult(len(jobs), tally["executed"], tally["moved"], tally["retried"],
-                     tally["failed"])
+    return RunResult(
+        len(jobs), tally["executed"], tally["moved"], tally["retried"], tally["failed"]
+    )
 
 
-def _settle_job(uow: UnitOfWork, env: Env, job_id: str, request_id: str, attempts: int,
-                worker: str) -> str:
+def _settle_job(
+    uow: UnitOfWork, env: Env, job_id: str, request_id: str, attempts: int, worker: str
+) -> str:
     try:
         with uow:
             outcome = execute_request(uow, env, request_id)
@@ -65,8 +68,15 @@ def _settle_job(uow: UnitOfWork, env: Env, job_id: str, request_id: str, attempt
             uow.commit()
             return outcome
     except (OperationalError, VersionChanged) as exc:
-        return _retry_or_fail(UnitOfWork(uow.engine), env, job_id, request_id, attempts,
-                              worker, f"{type(exc).__name__}: {exc}")
+        return _retry_or_fail(
+            UnitOfWork(uow.engine),
+            env,
+            job_id,
+            request_id,
+            attempts,
+            worker,
+            f"{type(exc).__name__}: {exc}",
+        )
 
 
 def execute_request(uow: UnitOfWork, env: Env, request_id: str) -> str:
@@ -84,9 +94,17 @@ def execute_request(uow: UnitOfWork, env: Env, request_id: str) -> str:
     uow.requests.release_targets(request.id)
     if not uow.requests.save(request):
         raise VersionChanged(f"request {request.id} changed during execution")
-    audit.request_event(uow, request, actor=SYSTEM, action="request:executed", at=now,
-                        extra={"plan": [op.as_dict() for op in request.decision.plan],
-                               "placed": [p for p in placed if p]})
+    audit.request_event(
+        uow,
+        request,
+        actor=SYSTEM,
+        action="request:executed",
+        at=now,
+        extra={
+            "plan": [op.as_dict() for op in request.decision.plan],
+            "placed": [p for p in placed if p],
+        },
+    )
     return "executed"
 
 
@@ -94,27 +112,46 @@ def _apply(uow: UnitOfWork, env: Env, request: Request, op: PlanOp) -> str | Non
     """Apply one operation with compare-and-swap. Returns a placed restriction's id."""
     now = env.clock()
     if op.op == "place_restriction":
-        assert op.scope is not None and op.reason is not None and op.duration_hours
+        if op.scope is None or op.reason is None or not op.duration_hours:
+            raise Conflict(f"plan of {request.id} has an incomplete place_restriction op")
         rid = env.ids("rst")
-        uow.accounts.add_restriction(Restriction(
-            id=rid, account_id=request.account_id, scope=op.scope, reason=op.reason,
-            placed_by=SYSTEM, placed_at=now, expires_at=now + timedelta(hours=op.duration_hours),
-            note=f"placed by the plan of {request.id}",
-        ), now)
-        uow.audit.append(at=now, actor=SYSTEM, action="restriction:placed",
-                         subject=f"restriction:{rid}",
-                         data={"request_id": request.id, "scope": op.scope, "reason": op.reason,
-                               "duration_hours": op.duration_hours})
+        uow.accounts.add_restriction(
+            Restriction(
+                id=rid,
+                account_id=request.account_id,
+                scope=op.scope,
+                reason=op.reason,
+                placed_by=SYSTEM,
+                placed_at=now,
+                expires_at=now + timedelta(hours=op.duration_hours),
+                note=f"placed by the plan of {request.id}",
+            ),
+            now,
+        )
+        uow.audit.append(
+            at=now,
+            actor=SYSTEM,
+            action="restriction:placed",
+            subject=f"restriction:{rid}",
+            data={
+                "request_id": request.id,
+                "scope": op.scope,
+                "reason": op.reason,
+                "duration_hours": op.duration_hours,
+            },
+        )
         return rid
     account = uow.accounts.get(request.account_id)
-    assert account is not None and op.target is not None and op.expected_version is not None
+    if account is None or op.target is None or op.expected_version is None:
+        raise Conflict(f"plan of {request.id} names a missing account or an incomplete op")
     if op.op == "lift_restriction":
         r = account.restriction(op.target)
         if r is None or r.version != op.expected_version:
             raise VersionChanged(f"{op.target} is not at version {op.expected_version}")
         r.lift()
-        ok = uow.accounts.save_restriction(r, expected_version=op.expected_version, now=now,
-                                           lifted_by=request.id)
+        ok = uow.accounts.save_restriction(
+            r, expected_version=op.expected_version, now=now, lifted_by=request.id
+        )
         action = "restriction:lifted"
     else:
         b = account.binding(op.target)
@@ -125,13 +162,19 @@ def _apply(uow: UnitOfWork, env: Env, request: Request, op: PlanOp) -> str | Non
         action = "binding:removed"
     if not ok:
         raise VersionChanged(f"{op.target} changed between the check and the write")
-    uow.audit.append(at=now, actor=SYSTEM, action=action, subject=op.target,
-                     data={"request_id": request.id, "expected_version": op.expected_version})
+    uow.audit.append(
+        at=now,
+        actor=SYSTEM,
+        action=action,
+        subject=op.target,
+        data={"request_id": request.id, "expected_version": op.expected_version},
+    )
     return None
 
 
-def _retry_or_fail(uow: UnitOfWork, env: Env, job_id: str, request_id: str, attempts: int,
-                   worker: str, error: str) -> str:
+def _retry_or_fail(
+    uow: UnitOfWork, env: Env, job_id: str, request_id: str, attempts: int, worker: str, error: str
+) -> str:
     with uow:
         now = env.clock()
         if attempts < env.job_max_attempts:

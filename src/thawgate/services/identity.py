@@ -15,7 +15,7 @@ from thawgate.domain.model import Principal
 from thawgate.services.env import Env
 
 _HASHER = PasswordHasher()
-TOKEN_PREFIX = "tg_"
+TOKEN_PREFIX = "tg_"  # noqa: S105  # a visible prefix, not a secret
 
 
 def token_digest(token: str) -> str:
@@ -32,9 +32,13 @@ def issue_token(uow: UnitOfWork, env: Env, *, principal_id: str, ttl: timedelta)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = env.clock()
         uow.principals.add_token(principal_id, token_digest(token), now, now + ttl)
-        uow.audit.append(at=now, actor="operator", action="principal:token:issued",
-                         subject=f"principal:{principal_id}",
-                         data={"expires_at": (now + ttl).isoformat()})
+        uow.audit.append(
+            at=now,
+            actor="operator",
+            action="principal:token:issued",
+            subject=f"principal:{principal_id}",
+            data={"expires_at": (now + ttl).isoformat()},
+        )
         uow.commit()
         return token
 
@@ -58,8 +62,13 @@ def set_password(uow: UnitOfWork, env: Env, *, principal_id: str, password: str)
         if uow.principals.get(principal_id) is None:
             raise NotFound(f"no principal {principal_id}")
         uow.principals.set_password_hash(principal_id, _HASHER.hash(password))
-        uow.audit.append(at=env.clock(), actor="operator", action="principal:password:set",
-                         subject=f"principal:{principal_id}", data={})
+        uow.audit.append(
+            at=env.clock(),
+            actor="operator",
+            action="principal:password:set",
+            subject=f"principal:{principal_id}",
+            data={},
+        )
         uow.commit()
 
 

@@ -31,8 +31,11 @@ class NewRequest:
 
     def fingerprint(self) -> str:
         body = {
-            "kind": self.kind, "account_id": self.account_id, "targets": self.targets,
-            "justification": self.justification, "ticket": self.ticket,
+            "kind": self.kind,
+            "account_id": self.account_id,
+            "targets": self.targets,
+            "justification": self.justification,
+            "ticket": self.ticket,
             "duration_hours": self.duration_hours,
             "evidence": [e.as_dict() for e in self.evidence],
         }
@@ -40,7 +43,11 @@ class NewRequest:
 
 
 def submit(
-    uow: UnitOfWork, env: Env, *, actor: Principal, body: NewRequest,
+    uow: UnitOfWork,
+    env: Env,
+    *,
+    actor: Principal,
+    body: NewRequest,
     idempotency_key: str | None = None,
 ) -> Request:
     """Validate, decide, and record. Returns the request (a retry returns the same one)."""
@@ -58,20 +65,40 @@ def submit(
         _check_active(account, body.targets)
         now = env.clock()
         request_id = env.ids("req")
-        a = assess(uow, env.policy, Subject(
-            kind=body.kind, account=account, target_ids=body.targets, requester=actor,
-            evidence=body.evidence, evidence_as_of=now, duration_hours=body.duration_hours,
-        ), now)
+        a = assess(
+            uow,
+            env.policy,
+            Subject(
+                kind=body.kind,
+                account=account,
+                target_ids=body.targets,
+                requester=actor,
+                evidence=body.evidence,
+                evidence_as_of=now,
+                duration_hours=body.duration_hours,
+            ),
+            now,
+        )
         non_liftable = any(r.reason_class is ReasonClass.NON_LIFTABLE for r in restrictions)
         if not non_liftable:  # non-liftable targets are rejected by policy, whoever asks
-            authorize(uow, env, principal=actor, action="submit_request", subject=f"account:{account.id}",
-                      resource=RequestResource(
-                          id=request_id, requester=actor.id, account_id=account.id, kind=body.kind,
-                          reasons=frozenset(r.reason for r in restrictions),
-                          binding_types=frozenset(
-                              b.type for b in account.bindings if b.id in body.targets),
-                          clause_roles=frozenset(),
-                      ))
+            authorize(
+                uow,
+                env,
+                principal=actor,
+                action="submit_request",
+                subject=f"account:{account.id}",
+                resource=RequestResource(
+                    id=request_id,
+                    requester=actor.id,
+                    account_id=account.id,
+                    kind=body.kind,
+                    reasons=frozenset(r.reason for r in restrictions),
+                    binding_types=frozenset(
+                        b.type for b in account.bindings if b.id in body.targets
+                    ),
+                    clause_roles=frozenset(),
+                ),
+            )
         request = _new_request(request_id, body, actor, now, idempotency_key, a.decision, a.digest)
         request.settle_decision(now)
         if request.is_open:
@@ -83,8 +110,14 @@ def submit(
             uow.requests.hold_targets(request.id, body.targets)
         if request.status == "approved":
             uow.jobs.enqueue(env.ids("job"), request.id, now)
-        audit.request_event(uow, request, actor=actor.id, action="request:submitted", at=now,
-                            extra={"facts": a.facts})
+        audit.request_event(
+            uow,
+            request,
+            actor=actor.id,
+            action="request:submitted",
+            at=now,
+            extra={"facts": a.facts},
+        )
         uow.commit()
         return request
 
@@ -105,13 +138,29 @@ def _check_active(account: Account, target_ids: list[str]) -> None:
 
 
 def _new_request(
-    request_id: str, body: NewRequest, actor: Principal, now: datetime,
-    idempotency_key: str | None, decision: Decision, digest: str,
+    request_id: str,
+    body: NewRequest,
+    actor: Principal,
+    now: datetime,
+    idempotency_key: str | None,
+    decision: Decision,
+    digest: str,
 ) -> Request:
     return Request(
-        id=request_id, kind=body.kind, account_id=body.account_id, targets=list(body.targets),
-        requester=actor.id, justification=body.justification, evidence=list(body.evidence),
-        created_at=now, decision=decision, state_digest=digest, ticket=body.ticket,
-        duration_hours=body.duration_hours, updated_at=now, evidence_as_of=now,
-        idempotency_key=idempotency_key, body_hash=body.fingerprint(),
+        id=request_id,
+        kind=body.kind,
+        account_id=body.account_id,
+        targets=list(body.targets),
+        requester=actor.id,
+        justification=body.justification,
+        evidence=list(body.evidence),
+        created_at=now,
+        decision=decision,
+        state_digest=digest,
+        ticket=body.ticket,
+        duration_hours=body.duration_hours,
+        updated_at=now,
+        evidence_as_of=now,
+        idempotency_key=idempotency_key,
+        body_hash=body.fingerprint(),
     )

@@ -24,8 +24,9 @@ class LoadReport:
     skipped: list[str] = field(default_factory=list)
 
 
-def load_world(uow: UnitOfWork, env: Env, data: object,
-               progress: Callable[[int], None] | None = None) -> LoadReport:
+def load_world(
+    uow: UnitOfWork, env: Env, data: object, progress: Callable[[int], None] | None = None
+) -> LoadReport:
     """Validate every entry first, then write in one transaction. Errors name the entry."""
     if not isinstance(data, dict):
         raise ValidationFailed("the file must be a mapping with `principals` and/or `accounts`")
@@ -45,8 +46,9 @@ def load_world(uow: UnitOfWork, env: Env, data: object,
     return report
 
 
-def _load_account(uow: UnitOfWork, acct: dict[str, Any], known: set[str], now: datetime,
-                  report: LoadReport) -> None:
+def _load_account(
+    uow: UnitOfWork, acct: dict[str, Any], known: set[str], now: datetime, report: LoadReport
+) -> None:
     aid = acct["id"]
     if not uow.accounts.exists(aid):
         uow.accounts.add(aid, acct["created_at"])
@@ -55,8 +57,10 @@ def _load_account(uow: UnitOfWork, acct: dict[str, Any], known: set[str], now: d
         report.events += len(acct["events"])
     for r in acct["restrictions"]:
         if r.placed_by not in known:
-            raise ValidationFailed(f"accounts[{aid}].restrictions[{r.id}].placed_by: "
-                                   f"unknown principal {r.placed_by}", field="placed_by")
+            raise ValidationFailed(
+                f"accounts[{aid}].restrictions[{r.id}].placed_by: unknown principal {r.placed_by}",
+                field="placed_by",
+            )
         existing = uow.accounts.restriction(r.id)
         if existing is None:
             uow.accounts.add_restriction(r, now)
@@ -112,10 +116,11 @@ def _principal(raw: Any, i: int) -> Principal:
     roles = raw.get("roles") or []
     if not isinstance(roles, list):
         raise ValidationFailed(f"{where}.roles: expected a list")
-    valid_roles = set(Role.__members__.values())
+    valid_roles = {str(r) for r in Role}
     return Principal(
-        id=pid, name=str(raw.get("name") or pid),
-        team=_one_of(_req(raw, "team", where), set(Team.__members__.values()), f"{where}.team"),
+        id=pid,
+        name=str(raw.get("name") or pid),
+        team=_one_of(_req(raw, "team", where), {str(t) for t in Team}, f"{where}.team"),
         roles=frozenset(_one_of(r, valid_roles, f"{where}.roles") for r in roles),
         active=bool(raw.get("active", True)),
     )
@@ -131,11 +136,17 @@ def _account(raw: Any, i: int) -> dict[str, Any]:
     return {
         "id": aid,
         "created_at": created,
-        "restrictions": [_restriction(r, aid, f"{where}.restrictions[{j}]")
-                         for j, r in enumerate(raw.get("restrictions") or [])],
-        "bindings": [_binding(b, aid, created, f"{where}.bindings[{j}]")
-                     for j, b in enumerate(raw.get("bindings") or [])],
-        "events": [_event(e, f"{where}.events[{j}]") for j, e in enumerate(raw.get("events") or [])],
+        "restrictions": [
+            _restriction(r, aid, f"{where}.restrictions[{j}]")
+            for j, r in enumerate(raw.get("restrictions") or [])
+        ],
+        "bindings": [
+            _binding(b, aid, created, f"{where}.bindings[{j}]")
+            for j, b in enumerate(raw.get("bindings") or [])
+        ],
+        "events": [
+            _event(e, f"{where}.events[{j}]") for j, e in enumerate(raw.get("events") or [])
+        ],
     }
 
 
@@ -144,10 +155,10 @@ def _restriction(raw: Any, aid: str, where: str) -> Restriction:
         raise ValidationFailed(f"{where}: expected a mapping")
     expires = raw.get("expires_at")
     return Restriction(
-        id=str(_req(raw, "id", where)), account_id=aid,
-        scope=_one_of(_req(raw, "scope", where), set(Scope.__members__.values()), f"{where}.scope"),
-        reason=_one_of(_req(raw, "reason", where), set(Reason.__members__.values()),
-                       f"{where}.reason"),
+        id=str(_req(raw, "id", where)),
+        account_id=aid,
+        scope=_one_of(_req(raw, "scope", where), {str(s) for s in Scope}, f"{where}.scope"),
+        reason=_one_of(_req(raw, "reason", where), {str(r) for r in Reason}, f"{where}.reason"),
         placed_by=str(_req(raw, "placed_by", where)),
         placed_at=_time(_req(raw, "placed_at", where), f"{where}.placed_at"),
         expires_at=None if expires is None else _time(expires, f"{where}.expires_at"),
@@ -160,9 +171,9 @@ def _binding(raw: Any, aid: str, created: datetime, where: str) -> Binding:
         raise ValidationFailed(f"{where}: expected a mapping")
     bound = raw.get("bound_at")
     return Binding(
-        id=str(_req(raw, "id", where)), account_id=aid,
-        type=_one_of(_req(raw, "type", where), set(BindingType.__members__.values()),
-                     f"{where}.type"),
+        id=str(_req(raw, "id", where)),
+        account_id=aid,
+        type=_one_of(_req(raw, "type", where), {str(b) for b in BindingType}, f"{where}.type"),
         bound_at=created if bound is None else _time(bound, f"{where}.bound_at"),
     )
 
@@ -172,11 +183,13 @@ def _event(raw: Any, where: str) -> AccountEvent:
         raise ValidationFailed(f"{where}: expected a mapping")
     amount = raw.get("amount_usd")
     return AccountEvent(
-        type=_one_of(_req(raw, "type", where), set(EventType.__members__.values()),
-                     f"{where}.type"),
+        type=_one_of(_req(raw, "type", where), {str(e) for e in EventType}, f"{where}.type"),
         at=_time(_req(raw, "at", where), f"{where}.at"),
-        ip=raw.get("ip"), country=raw.get("country"), device=raw.get("device"),
-        amount_usd=None if amount is None else str(amount), address=raw.get("address"),
+        ip=raw.get("ip"),
+        country=raw.get("country"),
+        device=raw.get("device"),
+        amount_usd=None if amount is None else str(amount),
+        address=raw.get("address"),
     )
 
 

@@ -17,29 +17,55 @@ def get_request(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str)
         request = uow.requests.get(request_id)
         if request is None:
             raise NotFound(f"no request {request_id}")
-        authorize(uow, env, principal=actor, action="read_request", subject=f"request:{request_id}",
-                  resource=RequestResource(
-                      id=request.id, requester=request.requester, account_id=request.account_id,
-                      kind=request.kind, reasons=frozenset(), binding_types=frozenset(),
-                      clause_roles=frozenset()))
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="read_request",
+            subject=f"request:{request_id}",
+            resource=RequestResource(
+                id=request.id,
+                requester=request.requester,
+                account_id=request.account_id,
+                kind=request.kind,
+                reasons=frozenset(),
+                binding_types=frozenset(),
+                clause_roles=frozenset(),
+            ),
+        )
         return request
 
 
 def list_requests(
-    uow: UnitOfWork, env: Env, *, actor: Principal, status: str | None, account_id: str | None,
-    limit: int, after: tuple[str, str] | None,
+    uow: UnitOfWork,
+    env: Env,
+    *,
+    actor: Principal,
+    status: str | None,
+    account_id: str | None,
+    limit: int,
+    after: tuple[str, str] | None,
 ) -> list[Request]:
     """A requester who only requests sees only their own requests."""
     from datetime import datetime
 
     with uow:
-        authorize(uow, env, principal=actor, action="list_requests", subject="requests",
-                  resource=SystemResource(name="requests"))
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="list_requests",
+            subject="requests",
+            resource=SystemResource(name="requests"),
+        )
         only_own = actor.roles <= {"requester", "self_service"}
         cursor = None if after is None else (datetime.fromisoformat(after[0]), after[1])
-        return uow.requests.list(
-            status=status, account_id=account_id, requester=actor.id if only_own else None,
-            limit=min(max(limit, 1), LIST_MAX), after=cursor,
+        return uow.requests.search(
+            status=status,
+            account_id=account_id,
+            requester=actor.id if only_own else None,
+            limit=min(max(limit, 1), LIST_MAX),
+            after=cursor,
         )
 
 
@@ -48,7 +74,14 @@ def get_account(uow: UnitOfWork, env: Env, *, actor: Principal, account_id: str)
         account = uow.accounts.get(account_id)
         if account is None:
             raise NotFound(f"no account {account_id}")
-        authorize(uow, env, principal=actor, action="read_account", subject=f"account:{account_id}",
-                  resource=AccountResource(
-                      id=account_id, requesters=uow.requests.requesters_of_account(account_id)))
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="read_account",
+            subject=f"account:{account_id}",
+            resource=AccountResource(
+                id=account_id, requesters=uow.requests.requesters_of_account(account_id)
+            ),
+        )
         return account

@@ -14,7 +14,12 @@ from thawgate.services.env import Env, authorize, refuse
 
 
 def approve(
-    uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str, comment: str,
+    uow: UnitOfWork,
+    env: Env,
+    *,
+    actor: Principal,
+    request_id: str,
+    comment: str,
     state_digest: str | None = None,
 ) -> Request:
     with uow:
@@ -24,32 +29,61 @@ def approve(
         now = env.clock()
         a = reassess(uow, env, request)
         try:
-            check_floor(approver=actor, requester=request.requester, placers=a.placers,
-                        approvals=request.approvals)
+            check_floor(
+                approver=actor,
+                requester=request.requester,
+                placers=a.placers,
+                approvals=request.approvals,
+            )
         except SeparationOfDuties as exc:
-            refuse(uow, env, principal=actor, subject=f"request:{request.id}",
-                   slug="separation-of-duties", data={"floor_item": exc.floor_item,
-                                                      "detail": exc.detail})
+            refuse(
+                uow,
+                env,
+                principal=actor,
+                subject=f"request:{request.id}",
+                slug="separation-of-duties",
+                data={"floor_item": exc.floor_item, "detail": exc.detail},
+            )
             raise
-        authorize(uow, env, principal=actor, action="approve_request",
-                  subject=f"request:{request.id}", resource=_resource(request))
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="approve_request",
+            subject=f"request:{request.id}",
+            resource=_resource(request),
+        )
         if state_digest is not None and state_digest != request.state_digest:
             raise Stale("the request changed since you looked at it; review the new state")
         if settle_reassessment(uow, env, request, a, actor=actor.id):
             uow.commit()
-            raise Stale(f"the request changed since it was reviewed ({request.status_reason}); "
-                        "its approvals were cleared")
+            raise Stale(
+                f"the request changed since it was reviewed ({request.status_reason}); "
+                "its approvals were cleared"
+            )
         try:
-            approval = request.add_approval(approver=actor, placers=a.placers, comment=comment,
-                                            now=now)
+            approval = request.add_approval(
+                approver=actor, placers=a.placers, comment=comment, now=now
+            )
         except SeparationOfDuties as exc:
-            refuse(uow, env, principal=actor, subject=f"request:{request.id}",
-                   slug="separation-of-duties", data={"floor_item": exc.floor_item,
-                                                      "detail": exc.detail})
+            refuse(
+                uow,
+                env,
+                principal=actor,
+                subject=f"request:{request.id}",
+                slug="separation-of-duties",
+                data={"floor_item": exc.floor_item, "detail": exc.detail},
+            )
             raise
         _save(uow, request)
-        audit.request_event(uow, request, actor=actor.id, action="request:approved", at=now,
-                            extra={"approval": approval.as_dict()})
+        audit.request_event(
+            uow,
+            request,
+            actor=actor.id,
+            action="request:approved",
+            at=now,
+            extra={"approval": approval.as_dict()},
+        )
         if request.status == "approved":
             release_for_execution(uow, env, request)
         uow.commit()
@@ -61,11 +95,21 @@ def reassess(uow: UnitOfWork, env: Env, request: Request) -> Assessment:
     requester = uow.principals.get(request.requester)
     if account is None or requester is None:
         raise NotFound(f"request {request.id} refers to a missing account or requester")
-    return assess(uow, env.policy, Subject(
-        kind=request.kind, account=account, target_ids=request.targets, requester=requester,
-        evidence=request.evidence, evidence_as_of=request.evidence_as_of or request.created_at,
-        duration_hours=request.duration_hours, request_id=request.id,
-    ), env.clock())
+    return assess(
+        uow,
+        env.policy,
+        Subject(
+            kind=request.kind,
+            account=account,
+            target_ids=request.targets,
+            requester=requester,
+            evidence=request.evidence,
+            evidence_as_of=request.evidence_as_of or request.created_at,
+            duration_hours=request.duration_hours,
+            request_id=request.id,
+        ),
+        env.clock(),
+    )
 
 
 def settle_reassessment(
@@ -75,8 +119,13 @@ def settle_reassessment(
     now = env.clock()
     if a.inactive or a.decision.outcome == "reject":
         hit = a.decision.rejecting_rule
-        why = (f"target no longer active: {', '.join(a.inactive)}" if a.inactive
-               else f"re-evaluation rejects: {hit.id}: {hit.message}" if hit else "rejected")
+        why = (
+            f"target no longer active: {', '.join(a.inactive)}"
+            if a.inactive
+            else f"re-evaluation rejects: {hit.id}: {hit.message}"
+            if hit
+            else "rejected"
+        )
         request.redecide(decision=a.decision, digest=a.digest)
         request.reject(now, why)
         uow.requests.release_targets(request.id)
@@ -87,8 +136,9 @@ def settle_reassessment(
         why = _what_changed(request, a)
         request.go_stale(decision=a.decision, digest=a.digest, now=now, why=why)
         _save(uow, request, a)
-        audit.request_event(uow, request, actor=actor, action="request:stale", at=now,
-                            extra={"changed": why})
+        audit.request_event(
+            uow, request, actor=actor, action="request:stale", at=now, extra={"changed": why}
+        )
         return True
     request.redecide(decision=a.decision, digest=a.digest)
     return False
@@ -118,50 +168,95 @@ def release_for_execution(uow: UnitOfWork, env: Env, request: Request) -> None:
         uow.jobs.enqueue(env.ids("job"), request.id, env.clock())
 
 
-def reject(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str, comment: str) -> Request:
+def reject(
+    uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str, comment: str
+) -> Request:
     with uow:
         request = _load(uow, request_id)
-        authorize(uow, env, principal=actor, action="reject_request",
-                  subject=f"request:{request.id}", resource=_resource(request))
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="reject_request",
+            subject=f"request:{request.id}",
+            resource=_resource(request),
+        )
         now = env.clock()
         request.reject(now, f"rejected by {actor.id}: {comment}")
         uow.requests.release_targets(request.id)
         _save(uow, request)
-        audit.request_event(uow, request, actor=actor.id, action="request:rejected", at=now,
-                            extra={"comment": comment})
+        audit.request_event(
+            uow,
+            request,
+            actor=actor.id,
+            action="request:rejected",
+            at=now,
+            extra={"comment": comment},
+        )
         uow.commit()
         return request
 
 
-def question(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str,
-             comment: str) -> Request:
+def question(
+    uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str, comment: str
+) -> Request:
     with uow:
         request = _load(uow, request_id)
-        authorize(uow, env, principal=actor, action="question_request",
-                  subject=f"request:{request.id}", resource=_resource(request))
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="question_request",
+            subject=f"request:{request.id}",
+            resource=_resource(request),
+        )
         now = env.clock()
         request.question(now, comment)
         _save(uow, request)
-        audit.request_event(uow, request, actor=actor.id, action="request:question", at=now,
-                            extra={"comment": comment})
+        audit.request_event(
+            uow,
+            request,
+            actor=actor.id,
+            action="request:question",
+            at=now,
+            extra={"comment": comment},
+        )
         uow.commit()
         return request
 
 
-def answer(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str, comment: str,
-           evidence: list[Evidence]) -> Request:
+def answer(
+    uow: UnitOfWork,
+    env: Env,
+    *,
+    actor: Principal,
+    request_id: str,
+    comment: str,
+    evidence: list[Evidence],
+) -> Request:
     with uow:
         request = _load(uow, request_id)
-        authorize(uow, env, principal=actor, action="answer_request",
-                  subject=f"request:{request.id}", resource=_resource(request))
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="answer_request",
+            subject=f"request:{request.id}",
+            resource=_resource(request),
+        )
         now = env.clock()
         request.answer(now=now, evidence=evidence)
         a = reassess(uow, env, request)
         if not settle_reassessment(uow, env, request, a, actor=actor.id):
             _save(uow, request, a)
-        audit.request_event(uow, request, actor=actor.id, action="request:answered", at=now,
-                            extra={"comment": comment,
-                                   "evidence": [e.as_dict() for e in evidence]})
+        audit.request_event(
+            uow,
+            request,
+            actor=actor.id,
+            action="request:answered",
+            at=now,
+            extra={"comment": comment, "evidence": [e.as_dict() for e in evidence]},
+        )
         uow.commit()
         return request
 
@@ -169,8 +264,14 @@ def answer(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str, comm
 def withdraw(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str) -> Request:
     with uow:
         request = _load(uow, request_id)
-        authorize(uow, env, principal=actor, action="withdraw_request",
-                  subject=f"request:{request.id}", resource=_resource(request))
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="withdraw_request",
+            subject=f"request:{request.id}",
+            resource=_resource(request),
+        )
         now = env.clock()
         request.withdraw(now)
         uow.requests.release_targets(request.id)
@@ -197,7 +298,11 @@ def _resource(request: Request) -> RequestResource:
     clauses = request.decision.required_approvals
     open_roles = set(open_clauses(clauses, request.approvals)) or {c.role for c in clauses}
     return RequestResource(
-        id=request.id, requester=request.requester, account_id=request.account_id,
-        kind=request.kind, reasons=frozenset(), binding_types=frozenset(),
+        id=request.id,
+        requester=request.requester,
+        account_id=request.account_id,
+        kind=request.kind,
+        reasons=frozenset(),
+        binding_types=frozenset(),
         clause_roles=frozenset(open_roles),
     )

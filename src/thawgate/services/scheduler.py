@@ -36,9 +36,13 @@ def lapse_restrictions(uow: UnitOfWork, env: Env) -> int:
             version = r.version
             r.expire(now)
             if uow.accounts.save_restriction(r, expected_version=version, now=now):
-                uow.audit.append(at=now, actor=SYSTEM, action="restriction:expired",
-                                 subject=r.id, data={"account_id": r.account_id,
-                                                     "reason": r.reason, "scope": r.scope})
+                uow.audit.append(
+                    at=now,
+                    actor=SYSTEM,
+                    action="restriction:expired",
+                    subject=r.id,
+                    data={"account_id": r.account_id, "reason": r.reason, "scope": r.scope},
+                )
                 done += 1
         uow.commit()
         return done

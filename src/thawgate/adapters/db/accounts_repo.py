@@ -32,7 +32,9 @@ class AccountRepository:
         return Account(
             id=row.id,
             created_at=row.created_at,
-            restrictions=[_restriction(r) for r in self.conn.execute(rq.order_by(restrictions.c.placed_at))],
+            restrictions=[
+                _restriction(r) for r in self.conn.execute(rq.order_by(restrictions.c.placed_at))
+            ],
             bindings=[_binding(b) for b in self.conn.execute(bq.order_by(bindings.c.bound_at))],
         )
 
@@ -50,8 +52,13 @@ class AccountRepository:
     def add_binding(self, b: Binding, now: datetime) -> None:
         self.conn.execute(
             sa.insert(bindings).values(
-                id=b.id, account_id=b.account_id, type=b.type, status=b.status,
-                bound_at=b.bound_at, version=b.version, changed_at=now,
+                id=b.id,
+                account_id=b.account_id,
+                type=b.type,
+                status=b.status,
+                bound_at=b.bound_at,
+                version=b.version,
+                changed_at=now,
             )
         )
 
@@ -80,9 +87,15 @@ class AccountRepository:
     def add_events(self, account_id: str, events: Iterable[AccountEvent], now: datetime) -> int:
         rows = [
             {
-                "account_id": account_id, "type": e.type, "at": e.at,
-                "received_at": e.received_at or now, "ip": e.ip, "country": e.country,
-                "device": e.device, "amount_usd": e.amount_usd, "address": e.address,
+                "account_id": account_id,
+                "type": e.type,
+                "at": e.at,
+                "received_at": e.received_at or now,
+                "ip": e.ip,
+                "country": e.country,
+                "device": e.device,
+                "amount_usd": e.amount_usd,
+                "address": e.address,
             }
             for e in events
         ]
@@ -97,8 +110,14 @@ class AccountRepository:
         rows = self.conn.execute(q.order_by(account_events.c.at, account_events.c.id))
         return [
             AccountEvent(
-                type=r.type, at=r.at, ip=r.ip, country=r.country, device=r.device,
-                amount_usd=r.amount_usd, address=r.address, received_at=r.received_at,
+                type=r.type,
+                at=r.at,
+                ip=r.ip,
+                country=r.country,
+                device=r.device,
+                amount_usd=r.amount_usd,
+                address=r.address,
+                received_at=r.received_at,
             )
             for r in rows
         ]
@@ -137,24 +156,42 @@ class AccountRepository:
 
 def _restriction_row(r: Restriction) -> dict[str, Any]:
     return {
-        "id": r.id, "account_id": r.account_id, "scope": r.scope, "reason": r.reason,
-        "status": r.status, "placed_by": r.placed_by, "placed_at": r.placed_at,
-        "expires_at": r.expires_at, "note": r.note, "placers": list(r.placers),
+        "id": r.id,
+        "account_id": r.account_id,
+        "scope": r.scope,
+        "reason": r.reason,
+        "status": r.status,
+        "placed_by": r.placed_by,
+        "placed_at": r.placed_at,
+        "expires_at": r.expires_at,
+        "note": r.note,
+        "placers": list(r.placers),
         "version": r.version,
     }
 
 
 def _restriction(row: Any) -> Restriction:
     return Restriction(
-        id=row.id, account_id=row.account_id, scope=row.scope, reason=row.reason,
-        placed_by=row.placed_by, placed_at=row.placed_at, status=row.status,
-        expires_at=row.expires_at, note=row.note, version=row.version,
+        id=row.id,
+        account_id=row.account_id,
+        scope=row.scope,
+        reason=row.reason,
+        placed_by=row.placed_by,
+        placed_at=row.placed_at,
+        status=row.status,
+        expires_at=row.expires_at,
+        note=row.note,
+        version=row.version,
         placers=list(row.placers),
     )
 
 
 def _binding(row: Any) -> Binding:
     return Binding(
-        id=row.id, account_id=row.account_id, type=row.type, bound_at=row.bound_at,
-        status=row.status, version=row.version,
+        id=row.id,
+        account_id=row.account_id,
+        type=row.type,
+        bound_at=row.bound_at,
+        status=row.status,
+        version=row.version,
     )

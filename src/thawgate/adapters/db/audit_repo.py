@@ -26,8 +26,9 @@ class AuditRepository:
         self.conn = conn
         self.lock_rows = lock_rows
 
-    def append(self, *, at: datetime, actor: str, action: str, subject: str,
-               data: dict[str, Any]) -> int:
+    def append(
+        self, *, at: datetime, actor: str, action: str, subject: str, data: dict[str, Any]
+    ) -> int:
         q = sa.select(audit_head.c.next_seq).where(audit_head.c.id == 1)
         if self.lock_rows:
             q = q.with_for_update()
@@ -42,7 +43,9 @@ class AuditRepository:
         )
         return seq
 
-    def list(self, *, from_seq: int = 0, limit: int = 100, subject: str | None = None) -> list[AuditEvent]:
+    def list(
+        self, *, from_seq: int = 0, limit: int = 100, subject: str | None = None
+    ) -> list[AuditEvent]:
         q = sa.select(audit_events).where(audit_events.c.seq >= from_seq)
         if subject is not None:
             q = q.where(audit_events.c.subject == subject)

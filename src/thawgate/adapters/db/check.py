@@ -24,8 +24,11 @@ def _check(url: str, label: str, schema: str | None = None) -> None:
     settings = Settings(database_url=url)
     engine = make_engine(url)
     if schema is not None:
-        sa.event.listen(engine, "connect",
-                        lambda conn, _r: conn.cursor().execute(f"SET search_path TO {schema}"))
+        sa.event.listen(
+            engine,
+            "connect",
+            lambda conn, _r: conn.cursor().execute(f"SET search_path TO {schema}"),
+        )
     migrate(settings, engine)
     with engine.begin() as conn:
         try:

@@ -31,8 +31,12 @@ class JobRepository:
     def enqueue(self, job_id: str, request_id: str, now: datetime) -> None:
         self.conn.execute(
             sa.insert(jobs).values(
-                id=job_id, request_id=request_id, status="queued", attempts=0,
-                run_after=now, created_at=now,
+                id=job_id,
+                request_id=request_id,
+                status="queued",
+                attempts=0,
+                run_after=now,
+                created_at=now,
             )
         )
 
@@ -44,8 +48,14 @@ class JobRepository:
         self.conn.execute(
             sa.update(jobs)
             .where(jobs.c.request_id == request_id)
-            .values(status="queued", run_after=now, claimed_by=None, claimed_until=None,
-                    last_error=None, attempts=0)
+            .values(
+                status="queued",
+                run_after=now,
+                claimed_by=None,
+                claimed_until=None,
+                last_error=None,
+                attempts=0,
+            )
         )
 
     def claim(self, worker: str, now: datetime, lease: timedelta, limit: int) -> list[Job]:
@@ -62,8 +72,12 @@ class JobRepository:
         self.conn.execute(
             sa.update(jobs)
             .where(jobs.c.id.in_(ids))
-            .values(status="running", claimed_by=worker, claimed_until=now + lease,
-                    attempts=jobs.c.attempts + 1)
+            .values(
+                status="running",
+                claimed_by=worker,
+                claimed_until=now + lease,
+                attempts=jobs.c.attempts + 1,
+            )
         )
         rows = self.conn.execute(sa.select(jobs).where(jobs.c.id.in_(ids)))
         return [Job(r.id, r.request_id, r.status, r.attempts, r.last_error) for r in rows]
@@ -81,14 +95,22 @@ class JobRepository:
         result = self.conn.execute(
             sa.update(jobs)
             .where(jobs.c.id == job_id, jobs.c.claimed_by == worker, jobs.c.status == "running")
-            .values(status="queued", run_after=run_after, last_error=error, claimed_by=None,
-                    claimed_until=None)
+            .values(
+                status="queued",
+                run_after=run_after,
+                last_error=error,
+                claimed_by=None,
+                claimed_until=None,
+            )
         )
         return result.rowcount == 1
 
     def failed(self) -> list[Job]:
         q = sa.select(jobs).where(jobs.c.status == "failed").order_by(jobs.c.created_at)
-        return [Job(r.id, r.request_id, r.status, r.attempts, r.last_error) for r in self.conn.execute(q)]
+        return [
+            Job(r.id, r.request_id, r.status, r.attempts, r.last_error)
+            for r in self.conn.execute(q)
+        ]
 
     def pending_count(self) -> int:
         q = sa.select(sa.func.count()).where(jobs.c.status.in_(("queued", "running")))

@@ -16,7 +16,9 @@ class PrincipalRepository:
         self.conn = conn
 
     def get(self, principal_id: str) -> Principal | None:
-        row = self.conn.execute(sa.select(principals).where(principals.c.id == principal_id)).first()
+        row = self.conn.execute(
+            sa.select(principals).where(principals.c.id == principal_id)
+        ).first()
         return None if row is None else _principal(row)
 
     def upsert(self, p: Principal, now: datetime) -> bool:
@@ -42,11 +44,15 @@ class PrincipalRepository:
         q = sa.select(principals.c.password_hash).where(principals.c.id == principal_id)
         return self.conn.execute(q).scalar_one_or_none()
 
-    def add_token(self, principal_id: str, token_sha256: str, now: datetime, expires_at: datetime) -> None:
+    def add_token(
+        self, principal_id: str, token_sha256: str, now: datetime, expires_at: datetime
+    ) -> None:
         self.conn.execute(
             sa.insert(api_tokens).values(
-                token_sha256=token_sha256, principal_id=principal_id,
-                created_at=now, expires_at=expires_at,
+                token_sha256=token_sha256,
+                principal_id=principal_id,
+                created_at=now,
+                expires_at=expires_at,
             )
         )
 
@@ -60,7 +66,10 @@ class PrincipalRepository:
         return None if row is None else _principal(row)
 
     def all(self) -> list[Principal]:
-        return [_principal(r) for r in self.conn.execute(sa.select(principals).order_by(principals.c.id))]
+        return [
+            _principal(r)
+            for r in self.conn.execute(sa.select(principals).order_by(principals.c.id))
+        ]
 
 
 def _principal(row: Any) -> Principal:

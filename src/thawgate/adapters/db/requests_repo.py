@@ -61,13 +61,14 @@ class RequestRepository:
 
     def hold_targets(self, request_id: str, target_ids: list[str]) -> None:
         self.conn.execute(
-            sa.insert(open_targets), [{"target_id": t, "request_id": request_id} for t in target_ids]
+            sa.insert(open_targets),
+            [{"target_id": t, "request_id": request_id} for t in target_ids],
         )
 
     def release_targets(self, request_id: str) -> None:
         self.conn.execute(sa.delete(open_targets).where(open_targets.c.request_id == request_id))
 
-    def list(
+    def search(
         self,
         *,
         status: str | None = None,
@@ -178,8 +179,11 @@ def _request(row: Any) -> Request:
         evidence_as_of=row.evidence_as_of,
         approvals=[
             Approval(
-                principal=a["principal"], role=a["role"], team=a["team"],
-                at=datetime.fromisoformat(a["at"]), comment=a["comment"],
+                principal=a["principal"],
+                role=a["role"],
+                team=a["team"],
+                at=datetime.fromisoformat(a["at"]),
+                comment=a["comment"],
                 state_digest=a["state_digest"],
             )
             for a in row.approvals

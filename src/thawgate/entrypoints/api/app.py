@@ -1,7 +1,6 @@
 """The REST API (API.md). Routes parse input, call one service, and return its result."""
 # No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime.
 
-
 import base64
 from typing import Annotated
 
@@ -46,7 +45,7 @@ def create_app(app: App) -> FastAPI:
     return api
 
 
-def _router(app: App) -> APIRouter:  # noqa: C901  # one closure per route, by design
+def _router(app: App) -> APIRouter:  # one closure per route, by design
     router = APIRouter()
     env = app.env
 
@@ -60,79 +59,131 @@ def _router(app: App) -> APIRouter:  # noqa: C901  # one closure per route, by d
 
     @router.get("/accounts/{account_id}")
     def get_account(account_id: str, actor: Actor) -> JSON:
-        return account_json(queries.get_account(app.uow(readonly=True), env, actor=actor,
-                                                account_id=account_id))
+        return account_json(
+            queries.get_account(app.uow(readonly=True), env, actor=actor, account_id=account_id)
+        )
 
     @router.post("/accounts/{account_id}/restrictions", status_code=201)
     def place_restriction(account_id: str, body: RestrictionIn, actor: Actor) -> JSON:
-        r = restrictions.place(app.uow(), env, actor=actor, account_id=account_id,
-                               scope=body.scope.value, reason=body.reason.value, note=body.note,
-                               expires_at=body.expires_at)
+        r = restrictions.place(
+            app.uow(),
+            env,
+            actor=actor,
+            account_id=account_id,
+            scope=body.scope.value,
+            reason=body.reason.value,
+            note=body.note,
+            expires_at=body.expires_at,
+        )
         return restriction_json(r)
 
     @router.patch("/accounts/{account_id}/restrictions/{restriction_id}")
-    def amend_restriction(account_id: str, restriction_id: str, body: RestrictionPatch,
-                          actor: Actor) -> JSON:
+    def amend_restriction(
+        account_id: str, restriction_id: str, body: RestrictionPatch, actor: Actor
+    ) -> JSON:
         r = restrictions.amend(
-            app.uow(), env, actor=actor, account_id=account_id, restriction_id=restriction_id,
+            app.uow(),
+            env,
+            actor=actor,
+            account_id=account_id,
+            restriction_id=restriction_id,
             reason=body.reason.value if body.reason else None,
-            scope=body.scope.value if body.scope else None, note=body.note)
+            scope=body.scope.value if body.scope else None,
+            note=body.note,
+        )
         return restriction_json(r)
 
     @router.post("/accounts/{account_id}/events", status_code=202)
     def ingest(account_id: str, body: list[EventIn], actor: Actor) -> JSON:
-        n = restrictions.ingest_events(app.uow(), env, actor=actor, account_id=account_id,
-                                       events=[e.to_domain() for e in body])
+        n = restrictions.ingest_events(
+            app.uow(), env, actor=actor, account_id=account_id, events=[e.to_domain() for e in body]
+        )
         return {"accepted": n}
 
     @router.post("/requests", status_code=201)
-    def submit(body: RequestIn, actor: Actor,
-               idempotency_key: Annotated[str | None, Header(max_length=256)] = None) -> JSON:
+    def submit(
+        body: RequestIn,
+        actor: Actor,
+        idempotency_key: Annotated[str | None, Header(max_length=256)] = None,
+    ) -> JSON:
         new = NewRequest(
-            kind=body.kind, account_id=body.account_id, targets=list(body.targets),
-            justification=body.justification, evidence=[e.to_domain() for e in body.evidence],
-            ticket=body.ticket, duration_hours=body.duration_hours,
+            kind=body.kind,
+            account_id=body.account_id,
+            targets=list(body.targets),
+            justification=body.justification,
+            evidence=[e.to_domain() for e in body.evidence],
+            ticket=body.ticket,
+            duration_hours=body.duration_hours,
         )
         r = intake.submit(app.uow(), env, actor=actor, body=new, idempotency_key=idempotency_key)
         return request_json(r)
 
     @router.get("/requests/{request_id}")
     def get_request(request_id: str, actor: Actor) -> JSON:
-        return request_json(queries.get_request(app.uow(readonly=True), env, actor=actor,
-                                                request_id=request_id))
+        return request_json(
+            queries.get_request(app.uow(readonly=True), env, actor=actor, request_id=request_id)
+        )
 
     @router.get("/requests")
     def list_requests(
-        actor: Actor, status: str | None = None, account_id: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=queries.LIST_MAX)] = 50, cursor: str | None = None,
+        actor: Actor,
+        status: str | None = None,
+        account_id: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=queries.LIST_MAX)] = 50,
+        cursor: str | None = None,
     ) -> JSON:
-        items = queries.list_requests(app.uow(readonly=True), env, actor=actor, status=status,
-                                      account_id=account_id, limit=limit + 1,
-                                      after=_decode_cursor(cursor))
+        items = queries.list_requests(
+            app.uow(readonly=True),
+            env,
+            actor=actor,
+            status=status,
+            account_id=account_id,
+            limit=limit + 1,
+            after=_decode_cursor(cursor),
+        )
         page, more = items[:limit], len(items) > limit
         next_cursor = _encode_cursor(page[-1].created_at.isoformat(), page[-1].id) if more else None
         return {"items": [request_json(r) for r in page], "next_cursor": next_cursor}
 
     @router.post("/requests/{request_id}/approvals", status_code=201)
     def approve(request_id: str, body: ApprovalIn, actor: Actor) -> JSON:
-        return request_json(review.approve(app.uow(), env, actor=actor, request_id=request_id,
-                                           comment=body.comment, state_digest=body.state_digest))
+        return request_json(
+            review.approve(
+                app.uow(),
+                env,
+                actor=actor,
+                request_id=request_id,
+                comment=body.comment,
+                state_digest=body.state_digest,
+            )
+        )
 
     @router.post("/requests/{request_id}/rejections")
     def reject(request_id: str, body: CommentIn, actor: Actor) -> JSON:
-        return request_json(review.reject(app.uow(), env, actor=actor, request_id=request_id,
-                                          comment=body.comment))
+        return request_json(
+            review.reject(app.uow(), env, actor=actor, request_id=request_id, comment=body.comment)
+        )
 
     @router.post("/requests/{request_id}/questions")
     def question(request_id: str, body: CommentIn, actor: Actor) -> JSON:
-        return request_json(review.question(app.uow(), env, actor=actor, request_id=request_id,
-                                            comment=body.comment))
+        return request_json(
+            review.question(
+                app.uow(), env, actor=actor, request_id=request_id, comment=body.comment
+            )
+        )
 
     @router.post("/requests/{request_id}/answers")
     def answer(request_id: str, body: AnswerIn, actor: Actor) -> JSON:
-        return request_json(review.answer(app.uow(), env, actor=actor, request_id=request_id,
-                                          comment=body.comment,
-                                          evidence=[e.to_domain() for e in body.evidence]))
+        return request_json(
+            review.answer(
+                app.uow(),
+                env,
+                actor=actor,
+                request_id=request_id,
+                comment=body.comment,
+                evidence=[e.to_domain() for e in body.evidence],
+            )
+        )
 
     @router.post("/requests/{request_id}/withdrawal")
     def withdraw(request_id: str, actor: Actor) -> JSON:
@@ -142,9 +193,12 @@ def _router(app: App) -> APIRouter:  # noqa: C901  # one closure per route, by d
     def policy(actor: Actor) -> JSON:
         del actor  # any authenticated principal may read the active policy
         pack = env.policy
-        return {"version": pack.version, "sha256": pack.sha256, "document": pack.document,
-                "rules": [{"id": r.id, "effect": r.effect, "message": r.message}
-                          for r in pack.rules]}
+        return {
+            "version": pack.version,
+            "sha256": pack.sha256,
+            "document": pack.document,
+            "rules": [{"id": r.id, "effect": r.effect, "message": r.message} for r in pack.rules],
+        }
 
     return router
 

@@ -26,14 +26,20 @@ MEDIA_TYPE = "application/problem+json"
 
 
 def problem(slug: str, status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": f"urn:thawgate:problem:{slug}", "title": title, "status": status,
-            "detail": detail, **extra}
+    body = {
+        "type": f"urn:thawgate:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 def _domain(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, errors.DomainError)
+    if not isinstance(exc, errors.DomainError):
+        raise exc
     for cls in type(exc).__mro__:
         if cls in PROBLEMS:
             slug, status, title = PROBLEMS[cls]
@@ -47,20 +53,34 @@ def _domain(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _invalid(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    if not isinstance(exc, RequestValidationError):
+        raise exc
     parts = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         parts.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
-    return problem("validation", 422, "Validation failed", "; ".join(parts),
-                   errors=[{"field": ".".join(str(p) for p in e.get("loc", ())),
-                            "message": e.get("msg")} for e in exc.errors()])
+    return problem(
+        "validation",
+        422,
+        "Validation failed",
+        "; ".join(parts),
+        errors=[
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
+            for e in exc.errors()
+        ],
+    )
 
 
 def _http(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    slug = {401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
-            409: "conflict"}.get(exc.status_code, "error")
+    if not isinstance(exc, StarletteHTTPException):
+        raise exc
+    slug = {
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not-found",
+        405: "method-not-allowed",
+        409: "conflict",
+    }.get(exc.status_code, "error")
     return problem(slug, exc.status_code, str(exc.detail), str(exc.detail))
 
 

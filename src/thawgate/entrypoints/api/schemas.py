@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from thawgate.domain.catalog import BindingType, EventType, EvidenceType, Reason, Scope
+from thawgate.domain.catalog import EventType, EvidenceType, Reason, Scope
 from thawgate.domain.model import Account, AccountEvent, Restriction
 from thawgate.domain.request import Evidence, Request
 
@@ -24,8 +24,9 @@ class EvidenceIn(_Body):
     observed_at: AwareDatetime
 
     def to_domain(self) -> Evidence:
-        return Evidence(type=self.type.value, reference=self.reference,
-                        observed_at=self.observed_at)
+        return Evidence(
+            type=self.type.value, reference=self.reference, observed_at=self.observed_at
+        )
 
 
 class RequestIn(_Body):
@@ -76,8 +77,12 @@ class EventIn(_Body):
 
     def to_domain(self) -> AccountEvent:
         return AccountEvent(
-            type=self.type.value, at=self.at, ip=self.ip, country=self.country,
-            device=self.device, address=self.address,
+            type=self.type.value,
+            at=self.at,
+            ip=self.ip,
+            country=self.country,
+            device=self.device,
+            address=self.address,
             amount_usd=None if self.amount_usd is None else str(self.amount_usd),
         )
 
@@ -102,8 +107,13 @@ def request_json(r: Request) -> dict[str, object]:
         "plan": [op.as_dict() for op in r.decision.plan],
         "state_digest": r.state_digest,
         "approvals": [
-            {"principal": a.principal, "role": a.role, "team": a.team, "at": a.at.isoformat(),
-             "comment": a.comment}
+            {
+                "principal": a.principal,
+                "role": a.role,
+                "team": a.team,
+                "at": a.at.isoformat(),
+                "comment": a.comment,
+            }
             for a in r.approvals
         ],
         "stale_count": r.stale_count,
@@ -112,10 +122,15 @@ def request_json(r: Request) -> dict[str, object]:
 
 def restriction_json(r: Restriction) -> dict[str, object]:
     return {
-        "id": r.id, "scope": r.scope, "reason": r.reason, "status": r.status,
-        "placed_by": r.placed_by, "placed_at": r.placed_at.isoformat(),
+        "id": r.id,
+        "scope": r.scope,
+        "reason": r.reason,
+        "status": r.status,
+        "placed_by": r.placed_by,
+        "placed_at": r.placed_at.isoformat(),
         "expires_at": None if r.expires_at is None else r.expires_at.isoformat(),
-        "note": r.note, "version": r.version,
+        "note": r.note,
+        "version": r.version,
     }
 
 
@@ -125,8 +140,13 @@ def account_json(a: Account) -> dict[str, object]:
         "created_at": a.created_at.isoformat(),
         "restrictions": [restriction_json(r) for r in a.restrictions],
         "bindings": [
-            {"id": b.id, "type": b.type, "status": b.status, "version": b.version,
-             "bound_at": b.bound_at.isoformat()}
+            {
+                "id": b.id,
+                "type": b.type,
+                "status": b.status,
+                "version": b.version,
+                "bound_at": b.bound_at.isoformat(),
+            }
             for b in a.bindings
         ],
     }
