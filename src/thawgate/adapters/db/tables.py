@@ -91,6 +91,8 @@ restrictions = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("changed_at", UtcDateTime, nullable=True),
     sa.Column("lifted_by_request", sa.String(64), nullable=True),
+    # The request whose plan placed it: a cooldown, a time-boxed thaw's re-freeze, a revert.
+    sa.Column("placed_by_request", sa.String(64), nullable=True),
     sa.Index("ix_restrictions_account_id", "account_id"),
     sa.Index("ix_restrictions_status_expires_at", "status", "expires_at"),
 )
@@ -205,6 +207,22 @@ audit_head = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("next_seq", sa.BigInteger, nullable=False),
+)
+
+# A time-boxed thaw re-places the same scope and reason when it runs out.
+relocks = sa.Table(
+    "relocks",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(64), sa.ForeignKey("requests.id"), nullable=False),
+    sa.Column("account_id", sa.String(128), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("lifted_restriction", sa.String(128), nullable=False),
+    sa.Column("scope", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("due_at", UtcDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | done | cancelled
+    sa.Column("placed_restriction", sa.String(128), nullable=True),
+    sa.Index("ix_relocks_status_due_at", "status", "due_at"),
 )
 
 policy_versions = sa.Table(
