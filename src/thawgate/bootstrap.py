@@ -10,6 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from thawgate.adapters.accounts.http import HttpAccountSystem
 from thawgate.adapters.db.engine import make_engine
 from thawgate.adapters.db.tables import policy_versions
 from thawgate.adapters.db.uow import UnitOfWork
@@ -101,4 +102,8 @@ def build(settings: Settings | None = None, *, clock: Clock = utc_now) -> App:
         clock=clock,
         job_max_attempts=settings.job_max_attempts,
     )
+    if settings.account_system == "http":
+        env.remote_accounts = HttpAccountSystem(
+            settings.account_system_url, timeout=settings.account_system_timeout
+        )
     return App(settings=settings, engine=engine, env=env)

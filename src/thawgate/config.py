@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     job_lease_seconds: int = 60
     job_max_attempts: int = 5
     log_level: str = "INFO"
+    # `local` (Thawgate's own tables) or `http` (docs/account-system.md at account_system_url).
+    account_system: Literal["local", "http"] = "local"
+    account_system_url: str = "http://127.0.0.1:8900"
+    account_system_timeout: float = 5.0
     # Only the test suite and `make db-check` read this: a PostgreSQL to run against.
     test_postgres_url: str | None = None
 

@@ -360,4 +360,3 @@ def gate(server: Server) -> Iterator[Gate]:
 def anonymous(server: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.base_url, timeout=30) as c:
         yield c
-

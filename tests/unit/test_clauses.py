@@ -213,11 +213,9 @@ def test_distinct_teams_leave_room_while_slots_remain() -> None:
 def test_approved_when_all_clauses_filled_and_teams_met() -> None:
     req = pending(LEGAL, SENIOR, min_teams=2)
     approve(req, legal())
-    assert req.status == "pending_approval"
-    assert not req.is_fully_approved
+    assert (req.status, req.is_fully_approved) == ("pending_approval", False)
     approve(req, senior())
-    assert req.is_fully_approved
-    assert req.status == "approved"
+    assert (req.status, req.is_fully_approved) == ("approved", True)
 
 
 def test_not_satisfied_when_teams_are_short() -> None:

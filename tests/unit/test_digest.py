@@ -25,8 +25,9 @@ BASE_DECISION = make_decision(
     risk=RiskScore(70, (RiskFactor("new_device_24h", 15, "A new device."),)),
     plan=(
         PlanOp(op="lift_restriction", target="rst-1", expected_version=1),
-        PlanOp(op="place_restriction", scope="withdraw", reason="SECURITY_COOLDOWN",
-               duration_hours=24),
+        PlanOp(
+            op="place_restriction", scope="withdraw", reason="SECURITY_COOLDOWN", duration_hours=24
+        ),
     ),
 )
 BASE_TARGETS = [TargetState("rst-1", 1, "active"), TargetState("rst-2", 3, "active")]

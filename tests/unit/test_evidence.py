@@ -66,9 +66,7 @@ def test_liveness_from_before_the_takeover_proves_nothing() -> None:
     sim_swap_at = NOW - 2 * HOUR
     before = make_evidence(observed_at=NOW - 3 * HOUR, reference="before")
     after = make_evidence(observed_at=NOW - HOUR, reference="after")
-    assert missing([LIVENESS], [before], as_of=NOW, not_before=sim_swap_at) == [
-        "KYC_LIVENESS_PASS"
-    ]
+    assert missing([LIVENESS], [before], as_of=NOW, not_before=sim_swap_at) == ["KYC_LIVENESS_PASS"]
     assert missing([LIVENESS], [before, after], as_of=NOW, not_before=sim_swap_at) == []
 
 

@@ -48,12 +48,15 @@ FACTOR_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
 ]
 
 
+FACTOR_IDS = [case[0] for case in FACTOR_CASES]
+
+
 def shipped_weights() -> dict[str, int]:
     return default_policy().weights
 
 
 def test_factor_table_covers_every_factor() -> None:
-    assert [name for name, _, _ in FACTOR_CASES] == list(FACTORS)
+    assert list(FACTORS) == FACTOR_IDS
 
 
 def test_shipped_scorecard_weights_every_factor() -> None:
@@ -62,7 +65,7 @@ def test_shipped_scorecard_weights_every_factor() -> None:
     assert all(points > 0 for points in weights.values())
 
 
-@pytest.mark.parametrize(("factor", "fires", "quiet"), FACTOR_CASES, ids=[c[0] for c in FACTOR_CASES])
+@pytest.mark.parametrize(("factor", "fires", "quiet"), FACTOR_CASES, ids=FACTOR_IDS)
 def test_factor_fires(factor: str, fires: dict[str, Any], quiet: dict[str, Any]) -> None:
     weights = shipped_weights()
     result = score(make_risk_facts(**fires), weights)
@@ -72,10 +75,24 @@ def test_factor_fires(factor: str, fires: dict[str, Any], quiet: dict[str, Any])
     assert result.factors[0].detail.endswith(".")
 
 
-@pytest.mark.parametrize(("factor", "fires", "quiet"), FACTOR_CASES, ids=[c[0] for c in FACTOR_CASES])
+@pytest.mark.parametrize(("factor", "fires", "quiet"), FACTOR_CASES, ids=FACTOR_IDS)
 def test_factor_stays_quiet(factor: str, fires: dict[str, Any], quiet: dict[str, Any]) -> None:
     result = score(make_risk_facts(**quiet), shipped_weights())
     assert factor not in [f.name for f in result.factors]
+
+
+@pytest.mark.parametrize(
+    ("today", "baseline", "fires"),
+    [
+        (5, 0.0, True),  # a new requester: baseline counts as at least 1 a day
+        (4, 0.0, False),  # fewer than 5 today never fires
+        (16, 5.0, True),  # more than 3x the baseline
+        (15, 5.0, False),  # exactly 3x the baseline
+    ],
+)
+def test_requester_volume_against_baseline(today: int, baseline: float, fires: bool) -> None:
+    facts = make_risk_facts(requester_today=today, requester_daily_baseline=baseline)
+    assert bool(score(facts, {"requester_volume": 10}).factors) is fires
 
 
 def test_unweighted_or_zero_weighted_factors_do_not_count() -> None:
@@ -144,7 +161,7 @@ def textbook_takeover(now: datetime) -> list[AccountEvent]:
 
 
 def facts_from(events: list[AccountEvent], account_age_days: int) -> RiskFacts:
-    return RiskFacts(account_age_days=account_age_days, **event_counts(events, NOW))
+    return make_risk_facts(account_age_days=account_age_days, **event_counts(events, NOW))
 
 
 def test_textbook_takeover_scores_at_least_70() -> None:

@@ -52,7 +52,6 @@ class Restriction:
                     f"reason {reason} is a lower class than {self.reason}: lowering is a thaw",
                     field="reason",
                 )
-            self.reason = reason
             changed.append("reason")
         if scope is not None and scope != self.scope:
             if not scope_widens_or_keeps(self.scope, scope):
@@ -60,11 +59,16 @@ class Restriction:
                     f"scope {scope} does not widen {self.scope}: narrowing is a thaw",
                     field="scope",
                 )
-            self.scope = scope
             changed.append("scope")
         if note is not None and note != self.note:
-            self.note = note
             changed.append("note")
+        # Every check passed: only now change anything.
+        if "reason" in changed and reason is not None:
+            self.reason = reason
+        if "scope" in changed and scope is not None:
+            self.scope = scope
+        if "note" in changed:
+            self.note = note
         if changed:
             self.version += 1
             if by not in self.placers:

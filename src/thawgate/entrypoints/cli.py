@@ -24,7 +24,7 @@ from thawgate.domain.errors import DomainError, ValidationFailed
 from thawgate.domain.model import Principal
 from thawgate.domain.request import Evidence
 from thawgate.policy.authz import Authorizer, AuthzLoadError, run_policy_tests
-from thawgate.services import identity, intake, loader
+from thawgate.services import corrections, identity, intake, loader
 from thawgate.services.env import utc_now
 
 app = typer.Typer(
@@ -201,6 +201,19 @@ def worker_cmd() -> None:
         stop.set()
 
 
+@app.command("account-sim")
+def account_sim(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8900,
+) -> None:
+    """Serve the reference account system (docs/account-system.md), with switchable faults."""
+    import uvicorn
+
+    from thawgate.entrypoints.account_sim import create_sim
+
+    uvicorn.run(create_sim(), host=host, port=port, log_level="warning")
+
+
 @jobs_app.command("failed")
 def jobs_failed() -> None:
     """List execution jobs that failed permanently, with their reasons."""
@@ -211,6 +224,24 @@ def jobs_failed() -> None:
         out.print("no failed jobs")
     for job in failed:
         out.print(f"{job.request_id}\t{job.id}\tattempts={job.attempts}\t{job.last_error}")
+
+
+@jobs_app.command("retry")
+def jobs_retry(
+    request_id: str,
+    by: Annotated[str, typer.Option("--by", help="the operator retrying (needs retry rights)")],
+    comment: Annotated[str, typer.Option(help="why it is safe to retry")] = "retried by operator",
+) -> None:
+    """Send a failed request back to execution. Audited; the operator needs retry rights."""
+
+    def go() -> str:
+        application = bootstrap.build()
+        actor = _principal(application, by)
+        return corrections.retry_failed(
+            application.uow(), application.env, actor=actor, request_id=request_id, comment=comment
+        ).status
+
+    out.print(f"{request_id}: {_run(go)}")
 
 
 @policy_app.command("check")

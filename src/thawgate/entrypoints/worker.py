@@ -45,6 +45,7 @@ def run(app: App, stop: threading.Event, *, name: str | None = None) -> None:
         if time.monotonic() >= next_schedule:
             expired = scheduler.expire_pending(app.uow(), app.env)
             lapsed = scheduler.lapse_restrictions(app.uow(), app.env)
+            lapsed += scheduler.relock_due(app.uow(), app.env)
             if expired or lapsed:
                 log.info("scheduler", expired_requests=expired, lapsed_restrictions=lapsed)
             next_schedule = time.monotonic() + SCHEDULER_EVERY

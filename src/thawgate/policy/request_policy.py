@@ -128,7 +128,11 @@ class RequestPolicy:
         self.name = str(data.get("name", "unnamed"))
         self.version = f"{self.name}+{self.sha256[:12]}"
         settings = data.get("settings") or {}
-        self.pending_expiry_hours = int(settings.get("pending_expiry_hours", 72))
+        if not isinstance(settings, dict):
+            raise PolicyError("settings: expected a mapping")
+        self.pending_expiry_hours = _count(
+            settings.get("pending_expiry_hours", 72), "settings.pending_expiry_hours", minimum=1
+        )
         self.default_clause = _clause(settings.get("default_clause"), "settings.default_clause")
         self.weights = _weights(data.get("scorecard") or {})
         self.rules = tuple(_rule(raw, i) for i, raw in enumerate(_list(data.get("rules"), "rules")))
@@ -251,8 +255,8 @@ def _rule(raw: object, index: int) -> _Rule:
             for a in _list(raw.get("approvals"), where)
         ),
         plan=tuple(_plan_item(p, where) for p in _list(raw.get("plan"), where)),
-        min_teams=int(raw.get("min_teams", 0)),
-        auto_approve=bool(raw.get("auto_approve", False)),
+        min_teams=_count(raw.get("min_teams", 0), f"{where}: min_teams", minimum=0),
+        auto_approve=_flag(raw.get("auto_approve", False), f"{where}: auto_approve"),
     )
 
 
@@ -268,7 +272,8 @@ def _evidence_item(raw: object, where: str) -> _Item[EvidenceRequirement]:
     bad = [t for t in types if t not in known]
     if bad:
         raise PolicyError(f"{where}: unknown evidence type {bad[0]}")
-    return _Item(EvidenceRequirement(types, int(raw["max_age_hours"])), _item_when(raw, where))
+    age = _count(raw["max_age_hours"], f"{where}: max_age_hours", minimum=1)
+    return _Item(EvidenceRequirement(types, age), _item_when(raw, where))
 
 
 def _clause(raw: object, where: str) -> Clause:
@@ -277,9 +282,7 @@ def _clause(raw: object, where: str) -> Clause:
     role = str(raw["role"])
     if role not in CLAUSE_FITS:
         raise PolicyError(f"{where}: {role} is not a reviewer role that can fill a clause")
-    count = int(raw.get("count", 1))
-    if count < 1:
-        raise PolicyError(f"{where}: clause count must be at least 1")
+    count = _count(raw.get("count", 1), f"{where}: clause count", minimum=1)
     return Clause(role, count)
 
 
@@ -293,9 +296,7 @@ def _plan_item(raw: object, where: str) -> _Item[tuple[PlanOp, ...]]:
     for scope in scopes:
         if scope not in Scope.__members__.values():
             raise PolicyError(f"{where}: unknown scope {scope}")
-    hours = int(raw.get("duration_hours", 0))
-    if hours <= 0:
-        raise PolicyError(f"{where}: a placed restriction needs duration_hours > 0")
+    hours = _count(raw.get("duration_hours", 0), f"{where}: duration_hours", minimum=1)
     ops = tuple(
         PlanOp(op="place_restriction", scope=s, reason=reason, duration_hours=hours) for s in scopes
     )
@@ -308,7 +309,22 @@ def _weights(raw: object) -> dict[str, int]:
     unknown = set(raw) - set(FACTORS)
     if unknown:
         raise PolicyError(f"scorecard: unknown factors {sorted(unknown)}")
-    return {str(k): int(v) for k, v in raw.items()}
+    return {str(k): _count(v, f"scorecard: {k}", minimum=0) for k, v in raw.items()}
+
+
+def _count(value: object, where: str, *, minimum: int) -> int:
+    """A whole number from the pack, or a PolicyError naming where it is."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PolicyError(f"{where} must be a whole number, not {value!r}")
+    if value < minimum:
+        raise PolicyError(f"{where} must be at least {minimum}, not {value}")
+    return value
+
+
+def _flag(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise PolicyError(f"{where} must be true or false, not {value!r}")
+    return value
 
 
 def _list(raw: object, where: str) -> list[Any]:

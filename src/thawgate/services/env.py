@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from thawgate.adapters.accounts.local import LocalAccountSystem
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.errors import Forbidden
 from thawgate.domain.model import Principal
 from thawgate.policy.authz import Actor, Authorizer, AuthzDecision, Resource
 from thawgate.policy.request_policy import RequestPolicy
+from thawgate.services.ports import AccountSystem
 
 Clock = Callable[[], datetime]
 
@@ -34,7 +36,15 @@ class Env:
     clock: Clock = utc_now
     ids: Callable[[str], str] = new_id
     job_max_attempts: int = 5
+    backoff_scale: float = 1.0
     hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
+    remote_accounts: AccountSystem | None = None
+
+    def account_system(self, uow: UnitOfWork) -> AccountSystem:
+        """The configured account system: a remote one, else Thawgate's own tables."""
+        if self.remote_accounts is not None:
+            return self.remote_accounts
+        return LocalAccountSystem(uow.accounts, self.clock())
 
     @property
     def policy(self) -> RequestPolicy:

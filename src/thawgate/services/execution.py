@@ -1,16 +1,21 @@
 """Execution: only the system applies an approved plan, exactly once.
 
-A worker claims jobs from the outbox (a lease, with SKIP LOCKED on PostgreSQL), then, per job, in
-one transaction: re-evaluates the request on the current state, compare-and-swaps every target on
-the version that was reviewed, records the outcome and settles the job. A crash before the commit
-leaves nothing behind; the lease runs out and another worker tries again.
+A worker claims jobs from the outbox (a lease; SKIP LOCKED on PostgreSQL), then settles each job in
+one transaction: re-evaluate the request on the current state, apply every operation through the
+account-system port on the version that was reviewed (with an idempotency key per operation that
+every retry reuses), mirror the result, record the outcome and settle the job.
+
+- A crash before the commit leaves nothing in Thawgate's database; the lease runs out, another
+  worker re-runs the job, and the account system replays the keyed operations it already applied.
+- An unknown outcome (a timeout) is settled by reading the target, never by a new key.
+- A version that moved underneath sends the request back to review ("stale").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
 
@@ -21,14 +26,18 @@ from thawgate.domain.model import Restriction
 from thawgate.domain.request import Request
 from thawgate.services import audit
 from thawgate.services.env import Env
+from thawgate.services.ports import (
+    AccountSystem,
+    AccountSystemUnavailable,
+    TargetState,
+    UnknownOutcome,
+    VersionConflict,
+)
 from thawgate.services.review import reassess, settle_reassessment
 
 SYSTEM = "system"
 BACKOFF = (timedelta(seconds=1), timedelta(seconds=5), timedelta(seconds=30), timedelta(minutes=2))
-
-
-class VersionChanged(Exception):
-    """A compare-and-swap found a different version: the state moved under the plan."""
+SETTLE_TRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,34 +58,33 @@ def run_once(
         uow.commit()
     tally = {"executed": 0, "moved": 0, "retried": 0, "failed": 0}
     for job in jobs:
-        outcome = _settle_job(make_uow(), env, job.id, job.request_id, job.attempts, worker)
-        tally[outcome] += 1
+        tally[_settle_job(make_uow, env, job.id, job.request_id, job.attempts, worker)] += 1
     return RunResult(
         len(jobs), tally["executed"], tally["moved"], tally["retried"], tally["failed"]
     )
 
 
 def _settle_job(
-    uow: UnitOfWork, env: Env, job_id: str, request_id: str, attempts: int, worker: str
+    make_uow: Callable[[], UnitOfWork],
+    env: Env,
+    job_id: str,
+    request_id: str,
+    attempts: int,
+    worker: str,
 ) -> str:
     try:
-        with uow:
+        with make_uow() as uow:
             outcome = execute_request(uow, env, request_id)
             if not uow.jobs.finish(job_id, worker, "done"):
-                return "retried"  # the lease was lost: another worker owns it now
+                return "retried"  # the lease ran out and another worker owns the job now
             env.fault_point("before_commit")
             uow.commit()
             return outcome
-    except (OperationalError, VersionChanged) as exc:
-        return _retry_or_fail(
-            UnitOfWork(uow.engine),
-            env,
-            job_id,
-            request_id,
-            attempts,
-            worker,
-            f"{type(exc).__name__}: {exc}",
-        )
+    except VersionConflict as exc:
+        return _go_stale(make_uow(), env, job_id, request_id, worker, exc)
+    except (OperationalError, AccountSystemUnavailable, UnknownOutcome) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        return _retry_or_fail(make_uow(), env, job_id, request_id, attempts, worker, error)
 
 
 def execute_request(uow: UnitOfWork, env: Env, request_id: str) -> str:
@@ -87,13 +95,16 @@ def execute_request(uow: UnitOfWork, env: Env, request_id: str) -> str:
     if settle_reassessment(uow, env, request, a, actor=SYSTEM):
         return "moved"
     now = env.clock()
+    system = env.account_system(uow)
     env.fault_point("before_apply")
-    placed = [_apply(uow, env, request, op) for op in request.decision.plan]
+    placed = [
+        _apply(uow, env, system, request, i, op) for i, op in enumerate(request.decision.plan)
+    ]
     env.fault_point("after_apply")
     request.mark_executed(now)
     uow.requests.release_targets(request.id)
     if not uow.requests.save(request):
-        raise VersionChanged(f"request {request.id} changed during execution")
+        raise Conflict(f"request {request.id} changed during execution")
     audit.request_event(
         uow,
         request,
@@ -103,31 +114,42 @@ def execute_request(uow: UnitOfWork, env: Env, request_id: str) -> str:
         extra={
             "plan": [op.as_dict() for op in request.decision.plan],
             "placed": [p for p in placed if p],
+            "account_system": system.name,
         },
     )
     return "executed"
 
 
-def _apply(uow: UnitOfWork, env: Env, request: Request, op: PlanOp) -> str | None:
-    """Apply one operation with compare-and-swap. Returns a placed restriction's id."""
-    now = env.clock()
+def op_key(request: Request, index: int) -> str:
+    """The idempotency key of one operation: the same on every retry of the same plan."""
+    return f"{request.id}:{request.stale_count}:{index}"
+
+
+def _apply(
+    uow: UnitOfWork, env: Env, system: AccountSystem, request: Request, index: int, op: PlanOp
+) -> str | None:
+    """Apply one operation. Returns a placed restriction's id."""
+    now, key = env.clock(), op_key(request, index)
     if op.op == "place_restriction":
         if op.scope is None or op.reason is None or not op.duration_hours:
             raise Conflict(f"plan of {request.id} has an incomplete place_restriction op")
-        rid = env.ids("rst")
-        uow.accounts.add_restriction(
-            Restriction(
-                id=rid,
+        rid = f"{request.id}-p{request.stale_count}-{index}"
+        expires = now + timedelta(hours=op.duration_hours)
+        settle(
+            system,
+            rid,
+            None,
+            key,
+            lambda: system.place_restriction(
                 account_id=request.account_id,
-                scope=op.scope,
-                reason=op.reason,
-                placed_by=SYSTEM,
-                placed_at=now,
-                expires_at=now + timedelta(hours=op.duration_hours),
-                note=f"placed by the plan of {request.id}",
+                restriction_id=rid,
+                scope=op.scope or "",
+                reason=op.reason or "",
+                expires_at=expires,
+                key=key,
             ),
-            now,
         )
+        mirror_placed(uow, system, request, rid, op.scope, op.reason, now, expires)
         uow.audit.append(
             at=now,
             actor=SYSTEM,
@@ -137,48 +159,159 @@ def _apply(uow: UnitOfWork, env: Env, request: Request, op: PlanOp) -> str | Non
                 "request_id": request.id,
                 "scope": op.scope,
                 "reason": op.reason,
-                "duration_hours": op.duration_hours,
+                "expires_at": expires.isoformat(),
             },
         )
         return rid
-    account = uow.accounts.get(request.account_id)
-    if account is None or op.target is None or op.expected_version is None:
-        raise Conflict(f"plan of {request.id} names a missing account or an incomplete op")
+    target, expected = op.target, op.expected_version
+    if target is None or expected is None:
+        raise Conflict(f"plan of {request.id} has an op without a target or version")
     if op.op == "lift_restriction":
-        r = account.restriction(op.target)
-        if r is None or r.version != op.expected_version:
-            raise VersionChanged(f"{op.target} is not at version {op.expected_version}")
-        r.lift()
-        ok = uow.accounts.save_restriction(
-            r, expected_version=op.expected_version, now=now, lifted_by=request.id
+        version = settle(
+            system,
+            target,
+            expected,
+            key,
+            lambda: system.lift_restriction(
+                restriction_id=target, expected_version=expected, key=key
+            ),
         )
+        _mirror(uow, system, target, version, "lifted", now, lifted_by=request.id)
+        if op.duration_hours:
+            _schedule_relock(uow, env, request, target, op.duration_hours)
         action = "restriction:lifted"
     else:
-        b = account.binding(op.target)
-        if b is None or b.version != op.expected_version:
-            raise VersionChanged(f"{op.target} is not at version {op.expected_version}")
-        b.remove()
-        ok = uow.accounts.save_binding(b, expected_version=op.expected_version, now=now)
+        version = settle(
+            system,
+            target,
+            expected,
+            key,
+            lambda: system.remove_binding(binding_id=target, expected_version=expected, key=key),
+        )
+        _mirror(uow, system, target, version, "removed", now)
         action = "binding:removed"
-    if not ok:
-        raise VersionChanged(f"{op.target} changed between the check and the write")
     uow.audit.append(
         at=now,
         actor=SYSTEM,
         action=action,
-        subject=op.target,
-        data={"request_id": request.id, "expected_version": op.expected_version},
+        subject=target,
+        data={
+            "request_id": request.id,
+            "expected_version": expected,
+            "version": version,
+            "key": key,
+        },
     )
     return None
 
 
+def settle(
+    system: AccountSystem, target: str, expected: int | None, key: str, call: Callable[[], int]
+) -> int:
+    """Call; on an unknown outcome, read the target and decide. Never a new key."""
+    for _ in range(SETTLE_TRIES):
+        try:
+            return call()
+        except UnknownOutcome:
+            state = system.read(target)
+            if state is not None and state.last_key == key:
+                return state.version  # it was applied: the lost response said so
+            if expected is not None and state is not None and state.version != expected:
+                raise VersionConflict(target, state) from None
+            # not applied yet (or nothing to read): call again with the same key
+    raise UnknownOutcome(f"{target}: outcome still unknown after {SETTLE_TRIES} tries")
+
+
+def _mirror(
+    uow: UnitOfWork,
+    system: AccountSystem,
+    target: str,
+    version: int,
+    status: str,
+    now: datetime,
+    lifted_by: str | None = None,
+) -> None:
+    if system.name == "local":
+        return  # the local account system is the mirror: already written
+    uow.accounts.sync_target(target, version, status, now)
+    if lifted_by is not None:
+        uow.accounts.mark_lifted_by(target, lifted_by)
+
+
+def mirror_placed(
+    uow: UnitOfWork,
+    system: AccountSystem,
+    request: Request,
+    rid: str,
+    scope: str | None,
+    reason: str | None,
+    now: datetime,
+    expires: datetime | None,
+) -> None:
+    """Record in Thawgate's mirror a restriction that a remote account system placed."""
+    if system.name == "local":
+        return
+    if uow.accounts.restriction(rid) is None:
+        uow.accounts.add_restriction(
+            Restriction(
+                id=rid,
+                account_id=request.account_id,
+                scope=scope or "full",
+                reason=reason or "ATO_SUSPECTED",
+                placed_by=SYSTEM,
+                placed_at=now,
+                expires_at=expires,
+            ),
+            now,
+            placed_by_request=request.id,
+        )
+
+
+def _schedule_relock(uow: UnitOfWork, env: Env, request: Request, target: str, hours: int) -> None:
+    lifted = uow.accounts.restriction(target)
+    if lifted is None:
+        return
+    uow.relocks.add(
+        relock_id=env.ids("rlk"),
+        request_id=request.id,
+        account_id=request.account_id,
+        lifted=target,
+        scope=lifted.scope,
+        reason=lifted.reason,
+        due_at=env.clock() + timedelta(hours=hours),
+    )
+
+
+def _go_stale(
+    uow: UnitOfWork, env: Env, job_id: str, request_id: str, worker: str, exc: VersionConflict
+) -> str:
+    """The account system's version moved: mirror it, re-evaluate, and send back to review."""
+    with uow:
+        state: TargetState | None = exc.state
+        if state is not None:
+            uow.accounts.sync_target(state.id, state.version, state.status, env.clock())
+        request = uow.requests.get(request_id, for_update=True)
+        if request is not None and request.status == "approved":
+            a = reassess(uow, env, request)
+            settle_reassessment(uow, env, request, a, actor=SYSTEM)
+        uow.jobs.finish(job_id, worker, "done", f"stale: {exc}")
+        uow.commit()
+    return "moved"
+
+
 def _retry_or_fail(
-    uow: UnitOfWork, env: Env, job_id: str, request_id: str, attempts: int, worker: str, error: str
+    uow: UnitOfWork,
+    env: Env,
+    job_id: str,
+    request_id: str,
+    attempts: int,
+    worker: str,
+    error: str,
 ) -> str:
     with uow:
         now = env.clock()
         if attempts < env.job_max_attempts:
-            delay = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+            delay = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)] * env.backoff_scale
             uow.jobs.retry_later(job_id, worker, now + delay, error)
             uow.commit()
             return "retried"

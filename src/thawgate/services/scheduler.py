@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.services import audit
 from thawgate.services.env import Env
@@ -44,5 +46,52 @@ def lapse_restrictions(uow: UnitOfWork, env: Env) -> int:
                     data={"account_id": r.account_id, "reason": r.reason, "scope": r.scope},
                 )
                 done += 1
+        uow.commit()
+        return done
+
+
+def relock_due(uow: UnitOfWork, env: Env) -> int:
+    """A time-boxed thaw ran out: re-place the same scope and reason, linked to the request."""
+    from thawgate.services.execution import mirror_placed, settle
+
+    with uow:
+        now = env.clock()
+        system = env.account_system(uow)
+        done = 0
+        for relock in uow.relocks.due(now):
+            rid = f"{relock.request_id}-relock-{relock.lifted}"
+            key = f"{relock.request_id}:relock:{relock.lifted}"
+            settle(
+                system,
+                rid,
+                None,
+                key,
+                partial(
+                    system.place_restriction,
+                    account_id=relock.account_id,
+                    restriction_id=rid,
+                    scope=relock.scope,
+                    reason=relock.reason,
+                    expires_at=None,
+                    key=key,
+                ),
+            )
+            request = uow.requests.get(relock.request_id)
+            if request is not None:
+                mirror_placed(uow, system, request, rid, relock.scope, relock.reason, now, None)
+            uow.relocks.settle(relock.id, "done", rid)
+            uow.audit.append(
+                at=now,
+                actor=SYSTEM,
+                action="restriction:relocked",
+                subject=f"restriction:{rid}",
+                data={
+                    "request_id": relock.request_id,
+                    "lifted": relock.lifted,
+                    "scope": relock.scope,
+                    "reason": relock.reason,
+                },
+            )
+            done += 1
         uow.commit()
         return done

@@ -46,8 +46,51 @@ class AccountRepository:
         row = self.conn.execute(q).first()
         return None if row is None else _restriction(row)
 
-    def add_restriction(self, r: Restriction, now: datetime) -> None:
-        self.conn.execute(sa.insert(restrictions).values(**_restriction_row(r), changed_at=now))
+    def add_restriction(
+        self, r: Restriction, now: datetime, *, placed_by_request: str | None = None
+    ) -> None:
+        self.conn.execute(
+            sa.insert(restrictions).values(
+                **_restriction_row(r), changed_at=now, placed_by_request=placed_by_request
+            )
+        )
+
+    def binding(self, binding_id: str) -> Binding | None:
+        row = self.conn.execute(sa.select(bindings).where(bindings.c.id == binding_id)).first()
+        return None if row is None else _binding(row)
+
+    def sync_target(self, state_id: str, version: int, status: str, now: datetime) -> None:
+        """Mirror what the account system reports for a target (the `http` adapter's truth)."""
+        for table in (restrictions, bindings):
+            self.conn.execute(
+                sa.update(table)
+                .where(table.c.id == state_id)
+                .values(version=version, status=status, changed_at=now)
+            )
+
+    def add_placer(self, restriction_id: str, principal_id: str) -> None:
+        r = self.restriction(restriction_id)
+        if r is not None and principal_id not in r.placers:
+            self.conn.execute(
+                sa.update(restrictions)
+                .where(restrictions.c.id == restriction_id)
+                .values(placers=[*r.placers, principal_id])
+            )
+
+    def mark_lifted_by(self, restriction_id: str, request_id: str) -> None:
+        self.conn.execute(
+            sa.update(restrictions)
+            .where(restrictions.c.id == restriction_id)
+            .values(lifted_by_request=request_id)
+        )
+
+    def placed_by_request(self, request_id: str) -> list[Restriction]:
+        q = sa.select(restrictions).where(restrictions.c.placed_by_request == request_id)
+        return [_restriction(r) for r in self.conn.execute(q)]
+
+    def lifted_by_request(self, request_id: str) -> list[Restriction]:
+        q = sa.select(restrictions).where(restrictions.c.lifted_by_request == request_id)
+        return [_restriction(r) for r in self.conn.execute(q)]
 
     def add_binding(self, b: Binding, now: datetime) -> None:
         self.conn.execute(

@@ -10,6 +10,7 @@ from thawgate.adapters.db.accounts_repo import AccountRepository
 from thawgate.adapters.db.audit_repo import AuditRepository
 from thawgate.adapters.db.jobs_repo import JobRepository
 from thawgate.adapters.db.principals_repo import PrincipalRepository
+from thawgate.adapters.db.relocks_repo import RelockRepository
 from thawgate.adapters.db.requests_repo import RequestRepository
 
 
@@ -21,6 +22,7 @@ class UnitOfWork:
     principals: PrincipalRepository
     jobs: JobRepository
     audit: AuditRepository
+    relocks: RelockRepository
 
     def __init__(self, engine: sa.Engine, *, readonly: bool = False) -> None:
         self.engine = engine
@@ -48,6 +50,7 @@ class UnitOfWork:
         self.accounts = AccountRepository(conn, lock_rows=postgres)
         self.requests = RequestRepository(conn, lock_rows=postgres)
         self.principals = PrincipalRepository(conn)
+        self.relocks = RelockRepository(conn)
         self.jobs = JobRepository(conn, skip_locked=postgres)
         self.audit = AuditRepository(conn, lock_rows=postgres)
         return self

@@ -23,7 +23,7 @@ from thawgate.entrypoints.api.schemas import (
     request_json,
     restriction_json,
 )
-from thawgate.services import identity, intake, queries, restrictions, review
+from thawgate.services import corrections, identity, intake, queries, restrictions, review
 from thawgate.services.intake import NewRequest
 
 JSON = dict[str, object]
@@ -188,6 +188,22 @@ def _router(app: App) -> APIRouter:  # one closure per route, by design
     @router.post("/requests/{request_id}/withdrawal")
     def withdraw(request_id: str, actor: Actor) -> JSON:
         return request_json(review.withdraw(app.uow(), env, actor=actor, request_id=request_id))
+
+    @router.post("/requests/{request_id}/revert")
+    def revert(request_id: str, body: CommentIn, actor: Actor) -> JSON:
+        return request_json(
+            corrections.revert(
+                app.uow(), env, actor=actor, request_id=request_id, comment=body.comment
+            )
+        )
+
+    @router.post("/requests/{request_id}/retry")
+    def retry(request_id: str, body: CommentIn, actor: Actor) -> JSON:
+        return request_json(
+            corrections.retry_failed(
+                app.uow(), env, actor=actor, request_id=request_id, comment=body.comment
+            )
+        )
 
     @router.get("/policy")
     def policy(actor: Actor) -> JSON:
