@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import random
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -89,6 +93,22 @@ def load_policies(engine: sa.Engine) -> tuple[dict[str, RequestPolicy], str]:
     return packs, active[0]
 
 
+def crash_hooks(spec: str) -> dict[str, Callable[[], None]]:
+    """Test-only: fault points where the process SIGKILLs itself with a probability."""
+    hooks: dict[str, Callable[[], None]] = {}
+    dice = random.Random()  # noqa: S311  # chance of a test crash, not a secret
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, chance = part.partition(":")
+        probability = float(chance or 1)
+
+        def crash(p: float = probability) -> None:
+            if dice.random() < p:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        hooks[name] = crash
+    return hooks
+
+
 def build(settings: Settings | None = None, *, clock: Clock = utc_now) -> App:
     settings = settings or Settings()
     settings.check()
@@ -102,6 +122,7 @@ def build(settings: Settings | None = None, *, clock: Clock = utc_now) -> App:
         clock=clock,
         job_max_attempts=settings.job_max_attempts,
     )
+    env.hooks.update(crash_hooks(settings.fault_crash))
     if settings.account_system == "http":
         env.remote_accounts = HttpAccountSystem(
             settings.account_system_url, timeout=settings.account_system_timeout

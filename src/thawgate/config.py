@@ -32,7 +32,13 @@ class Settings(BaseSettings):
     # Only the test suite and `make db-check` read this: a PostgreSQL to run against.
     test_postgres_url: str | None = None
 
+    # Test-only crash injection, e.g. "after_apply:0.3,before_commit:0.3": at each named fault
+    # point the process kills itself (SIGKILL) with that probability. Refused in production.
+    fault_crash: str = ""
+
     def check(self) -> None:
-        """Refuse placeholder secrets outside development."""
+        """Refuse placeholder secrets and test hooks outside development."""
         if self.mode == "production" and self.secret_key == PLACEHOLDER_SECRET:
             raise ValueError("THAWGATE_SECRET_KEY must be set in production mode")
+        if self.mode == "production" and self.fault_crash:
+            raise ValueError("THAWGATE_FAULT_CRASH is a test hook; it is refused in production")

@@ -62,7 +62,7 @@ ACCOUNTS: dict[str, tuple[list[tuple[str, str, str]], list[tuple[str, str]]]] = 
     "self-1": ([("r-self-1", "trade", "USER_SELF_FREEZE")], []),
     "self-2": ([("r-self-2", "trade", "USER_SELF_FREEZE")], []),
     "idem-1": ([("r-idem-1", "withdraw", "ATO_SUSPECTED")], []),
-    "race-1": ([("r-race-1", "withdraw", "ATO_SUSPECTED")], []),
+    **{f"race-{n}": ([(f"r-race-{n}", "withdraw", "ATO_SUSPECTED")], []) for n in (1, 2, 3)},
     "dup-1": ([("r-dup-1", "login", "ATO_SUSPECTED")], []),
     "bad-1": ([("r-bad-1", "withdraw", "ATO_SUSPECTED")], [("b-bad-1", "TOTP")]),
     "bad-2": ([("r-bad-2", "withdraw", "ATO_SUSPECTED")], []),

@@ -52,9 +52,11 @@ def test_the_restrictions_placer_never_approves_its_lift(gate: Gate) -> None:
     assert gate.restriction("placer-1", placed["id"])["status"] == "active"
 
 
-def test_racing_approvals_lift_exactly_once(gate: Gate) -> None:
-    before = gate.restriction("race-1", "r-race-1")
-    body = gate.thaw("race-1", "r-race-1", proof=[gate.evidence("KYC_LIVENESS_PASS")])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_racing_approvals_lift_exactly_once(gate: Gate, n: int) -> None:
+    account, target = f"race-{n}", f"r-race-{n}"
+    before = gate.restriction(account, target)
+    body = gate.thaw(account, target, proof=[gate.evidence("KYC_LIVENESS_PASS")])
     req = gate.submitted("alice", body)
     assert req["decision"]["required_approvals"] == [{"role": "fraud_reviewer", "count": 1}]
     reviewers = ("fay", "finn")
@@ -82,7 +84,7 @@ def test_racing_approvals_lift_exactly_once(gate: Gate) -> None:
     gate.problem(results[loser], 409, "conflict")
     done = gate.wait_for(req["id"], "executed")
     assert [a["principal"] for a in done["approvals"]] == [winner]
-    after = gate.restriction("race-1", "r-race-1")
+    after = gate.restriction(account, target)
     assert (after["status"], after["version"]) == ("lifted", before["version"] + 1)
 
 

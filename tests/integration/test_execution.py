@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from tests.integration.conftest import Clock, count_rows
 from tests.integration.helpers import approve, drain, liveness, status, submit, who
+
 from thawgate.bootstrap import App
 from thawgate.domain.errors import Forbidden
 from thawgate.domain.request import Evidence

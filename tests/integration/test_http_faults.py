@@ -15,9 +15,9 @@ from datetime import timedelta
 import httpx
 import pytest
 import uvicorn
-
 from tests.integration.conftest import ON_POSTGRES, Clock
 from tests.integration.helpers import approve, drain, liveness, submit
+
 from thawgate.adapters.accounts.http import HttpAccountSystem
 from thawgate.bootstrap import App
 from thawgate.entrypoints.account_sim import create_sim
