@@ -166,12 +166,6 @@ def _roles(request: dict[str, Any]) -> set[str]:
     return {c["role"] for c in request["decision"]["required_approvals"]}
 
 
-@pytest.mark.xfail(
-    reason="product bug: re-evaluation does not re-check the authority matrix "
-    "(services/review.py reassess/settle_reassessment), so the request goes stale instead of "
-    "ending rejected, and a legal hold can then be lifted on a customer-support request",
-    strict=True,
-)
 def test_an_amendment_the_requester_may_not_thaw_ends_the_request(gate: Gate) -> None:
     """POLICY.md floor item 6: if the re-evaluation refuses, the request ends `rejected`.
 

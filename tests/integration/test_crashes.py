@@ -45,6 +45,12 @@ def _world(clock: Clock) -> dict[str, object]:
     }
 
 
+def _spawn(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    quiet = subprocess.DEVNULL
+    command = [str(THAWGATE), "worker"]  # our own CLI, no user input
+    return subprocess.Popen(command, env=env, stdout=quiet, stderr=quiet)  # noqa: S603
+
+
 def _executed(app: App) -> int:
     return count_rows(app, "SELECT count(*) FROM requests WHERE status = 'executed'")
 
@@ -69,12 +75,7 @@ def test_killed_workers_never_lose_or_double_an_execution(
     deadline = time.monotonic() + 240
     while (_executed(loaded) < REQUESTS or crashes < MIN_CRASHES) and time.monotonic() < deadline:
         runs += 1
-        worker = subprocess.Popen(
-            [str(THAWGATE), "worker"],
-            env=env,  # our CLI
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        worker = _spawn(env)
         try:
             code = worker.wait(timeout=dice.uniform(1.0, 3.0))
         except subprocess.TimeoutExpired:
@@ -83,12 +84,7 @@ def test_killed_workers_never_lose_or_double_an_execution(
         crashes += code == -signal.SIGKILL
     # a last clean worker pass settles whatever the crashes left
     env["THAWGATE_FAULT_CRASH"] = ""
-    final = subprocess.Popen(
-        [str(THAWGATE), "worker"],
-        env=env,  # our CLI
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    final = _spawn(env)
     end = time.monotonic() + 30
     while _executed(loaded) < REQUESTS and time.monotonic() < end:
         time.sleep(0.2)

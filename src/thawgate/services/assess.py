@@ -31,6 +31,9 @@ class Assessment:
     targets: list[TargetState]
     placers: set[str]
     inactive: list[str]
+    reasons: tuple[str, ...] = ()
+    reason_classes: tuple[str, ...] = ()
+    binding_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,9 @@ def assess(uow: UnitOfWork, policy: RequestPolicy, subject: Subject, now: dateti
         placers={p for r in restrictions for p in r.placers},
         inactive=[r.id for r in restrictions if not r.is_active]
         + [b.id for b in bindings if not b.is_active],
+        reasons=facts.reasons,
+        reason_classes=facts.reason_classes,
+        binding_types=facts.binding_types,
     )
 
 

@@ -40,11 +40,11 @@ class Env:
     hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
     remote_accounts: AccountSystem | None = None
 
-    def account_system(self, uow: UnitOfWork) -> AccountSystem:
+    def account_system(self, uow: UnitOfWork, now: datetime | None = None) -> AccountSystem:
         """The configured account system: a remote one, else Thawgate's own tables."""
         if self.remote_accounts is not None:
             return self.remote_accounts
-        return LocalAccountSystem(uow.accounts, self.clock())
+        return LocalAccountSystem(uow.accounts, now or self.clock())
 
     @property
     def policy(self) -> RequestPolicy:

@@ -95,11 +95,10 @@ def execute_request(uow: UnitOfWork, env: Env, request_id: str) -> str:
     if settle_reassessment(uow, env, request, a, actor=SYSTEM):
         return "moved"
     now = env.clock()
-    system = env.account_system(uow)
+    system = env.account_system(uow, now)
     env.fault_point("before_apply")
-    placed = [
-        _apply(uow, env, system, request, i, op) for i, op in enumerate(request.decision.plan)
-    ]
+    plan = request.decision.plan
+    placed = [_apply(uow, env, system, request, i, op, now) for i, op in enumerate(plan)]
     env.fault_point("after_apply")
     request.mark_executed(now)
     uow.requests.release_targets(request.id)
@@ -126,10 +125,16 @@ def op_key(request: Request, index: int) -> str:
 
 
 def _apply(
-    uow: UnitOfWork, env: Env, system: AccountSystem, request: Request, index: int, op: PlanOp
+    uow: UnitOfWork,
+    env: Env,
+    system: AccountSystem,
+    request: Request,
+    index: int,
+    op: PlanOp,
+    now: datetime,
 ) -> str | None:
     """Apply one operation. Returns a placed restriction's id."""
-    now, key = env.clock(), op_key(request, index)
+    key = op_key(request, index)
     if op.op == "place_restriction":
         if op.scope is None or op.reason is None or not op.duration_hours:
             raise Conflict(f"plan of {request.id} has an incomplete place_restriction op")

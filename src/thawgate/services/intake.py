@@ -52,6 +52,7 @@ def submit(
 ) -> Request:
     """Validate, decide, and record. Returns the request (a retry returns the same one)."""
     with uow:
+        account = _account(uow, body.account_id)  # locks the account's rows on PostgreSQL
         if idempotency_key:
             earlier = uow.requests.by_idempotency_key(actor.id, idempotency_key)
             if earlier is not None:
@@ -60,7 +61,6 @@ def submit(
                         f"Idempotency-Key {idempotency_key!r} was used with a different body"
                     )
                 return earlier
-        account = _account(uow, body.account_id)
         restrictions, _ = resolve_targets(account, body.kind, body.targets)
         _check_active(account, body.targets)
         now = env.clock()

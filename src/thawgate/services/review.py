@@ -10,7 +10,7 @@ from thawgate.domain.request import Evidence, Request
 from thawgate.policy.authz import RequestResource
 from thawgate.services import audit
 from thawgate.services.assess import Assessment, Subject, assess
-from thawgate.services.env import Env, authorize, refuse
+from thawgate.services.env import Env, actor_of, authorize, refuse
 
 
 def approve(
@@ -117,9 +117,10 @@ def settle_reassessment(
 ) -> bool:
     """Apply a re-evaluation. True when the request moved (rejected or back to review)."""
     now = env.clock()
-    if a.inactive or a.decision.outcome == "reject":
+    refusal = requester_refusal(uow, env, request, a)
+    if a.inactive or a.decision.outcome == "reject" or refusal:
         hit = a.decision.rejecting_rule
-        why = (
+        why = refusal or (
             f"target no longer active: {', '.join(a.inactive)}"
             if a.inactive
             else f"re-evaluation rejects: {hit.id}: {hit.message}"
@@ -142,6 +143,32 @@ def settle_reassessment(
         return True
     request.redecide(decision=a.decision, digest=a.digest)
     return False
+
+
+def requester_refusal(uow: UnitOfWork, env: Env, request: Request, a: Assessment) -> str | None:
+    """Re-run the authority matrix on the current reasons: an amended target may now be one the
+    requester's team may not ask to thaw (a restriction raised to a legal hold, say)."""
+    if "non_liftable" in a.reason_classes:
+        return None  # the policy rejects these whoever asks
+    requester = uow.principals.get(request.requester)
+    if requester is None:
+        return "the requester no longer exists"
+    decision = env.authorizer.authorize(
+        actor_of(requester),
+        "submit_request",
+        RequestResource(
+            id=request.id,
+            requester=request.requester,
+            account_id=request.account_id,
+            kind=request.kind,
+            reasons=frozenset(a.reasons),
+            binding_types=frozenset(a.binding_types),
+            clause_roles=frozenset(),
+        ),
+    )
+    if decision.allowed:
+        return None
+    return f"the requester may no longer ask for this: {decision.explain()}"
 
 
 def _what_changed(request: Request, a: Assessment) -> str:

@@ -22,7 +22,10 @@ class AccountRepository:
         return row.first() is not None
 
     def get(self, account_id: str) -> Account | None:
-        row = self.conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).first()
+        q = sa.select(accounts).where(accounts.c.id == account_id)
+        if self.lock_rows:
+            q = q.with_for_update()  # one writer per account: intake, review and execution
+        row = self.conn.execute(q).first()
         if row is None:
             return None
         rq = sa.select(restrictions).where(restrictions.c.account_id == account_id)

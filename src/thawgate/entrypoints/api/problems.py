@@ -57,6 +57,10 @@ def _invalid(_request: Request, exc: Exception) -> JSONResponse:
         raise exc
     parts = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            position = err.get("loc", ("body", "?"))[-1]
+            parts.append(f"body: not valid JSON ({err.get('msg')} at position {position})")
+            continue
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         parts.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
     return problem(
