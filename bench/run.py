@@ -37,9 +37,14 @@ def main() -> None:
     now = datetime.now(UTC)
     actor = Actor(id="alice", team="customer_support", roles=frozenset({"requester"}))
     facts = DecisionFacts(
-        kind="thaw", reasons=("ATO_SUSPECTED",), reason_classes=("standard",), binding_types=(),
-        requester_roles=("requester",), requester_team="customer_support",
-        youngest_target_age_minutes=3000, target_count=1,
+        kind="thaw",
+        reasons=("ATO_SUSPECTED",),
+        reason_classes=("standard",),
+        binding_types=(),
+        requester_roles=("requester",),
+        requester_team="customer_support",
+        youngest_target_age_minutes=3000,
+        target_count=1,
         risk=RiskFacts(account_age_days=400, new_device_logins_24h=1, requester_today=2),
     )
     evidence = [Evidence("KYC_LIVENESS_PASS", "k-1", now - timedelta(hours=1))]
@@ -47,15 +52,20 @@ def main() -> None:
     parts: dict[str, list[float]] = {"authz": [], "policy+risk": [], "total": []}
     for i in range(N + 2000):
         resource = RequestResource(
-            id=f"req-{i}", requester="alice", account_id="10001", kind="thaw",
-            reasons=frozenset({"ATO_SUSPECTED"}), binding_types=frozenset(),
+            id=f"req-{i}",
+            requester="alice",
+            account_id="10001",
+            kind="thaw",
+            reasons=frozenset({"ATO_SUSPECTED"}),
+            binding_types=frozenset(),
             clause_roles=frozenset(),
         )
         t0 = time.perf_counter_ns()
         allowed = authorizer.authorize(actor, "submit_request", resource).allowed
         t1 = time.perf_counter_ns()
-        decision = policy.decide(facts, evidence, as_of=now, not_before=now - timedelta(days=2),
-                                 base_plan=plan)
+        decision = policy.decide(
+            facts, evidence, as_of=now, not_before=now - timedelta(days=2), base_plan=plan
+        )
         t2 = time.perf_counter_ns()
         if not allowed or decision.outcome != "review":
             raise SystemExit(f"unexpected decision: allowed={allowed}, {decision.outcome}")

@@ -41,8 +41,8 @@ FACTOR_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("prior_rejections", {"prior_rejected_or_withdrawn_30d": 1}, {}),
     (
         "requester_volume",
-        {"requester_today": 5, "requester_daily_baseline": 1.0},
-        {"requester_today": 15, "requester_daily_baseline": 5.0},
+        {"requester_today": 5, "requester_30d": 30},
+        {"requester_today": 15, "requester_30d": 150},
     ),
     ("off_hours", {"off_hours": True}, {"off_hours": False}),
 ]
@@ -84,14 +84,14 @@ def test_factor_stays_quiet(factor: str, fires: dict[str, Any], quiet: dict[str,
 @pytest.mark.parametrize(
     ("today", "baseline", "fires"),
     [
-        (5, 0.0, True),  # a new requester: baseline counts as at least 1 a day
-        (4, 0.0, False),  # fewer than 5 today never fires
-        (16, 5.0, True),  # more than 3x the baseline
-        (15, 5.0, False),  # exactly 3x the baseline
+        (5, 0, True),  # a new requester: baseline counts as at least 1 a day
+        (4, 0, False),  # fewer than 5 today never fires
+        (16, 150, True),  # more than 3x the baseline of 5 a day
+        (15, 150, False),  # exactly 3x the baseline
     ],
 )
-def test_requester_volume_against_baseline(today: int, baseline: float, fires: bool) -> None:
-    facts = make_risk_facts(requester_today=today, requester_daily_baseline=baseline)
+def test_requester_volume_against_baseline(today: int, baseline: int, fires: bool) -> None:
+    facts = make_risk_facts(requester_today=today, requester_30d=baseline)
     assert bool(score(facts, {"requester_volume": 10}).factors) is fires
 
 
@@ -118,7 +118,7 @@ def test_score_is_capped_at_100() -> None:
         youngest_target_age_minutes=5,
         prior_rejected_or_withdrawn_30d=1,
         requester_today=20,
-        requester_daily_baseline=1.0,
+        requester_30d=30,
         off_hours=True,
     )
     result = score(everything, shipped_weights())

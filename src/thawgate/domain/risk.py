@@ -35,7 +35,7 @@ class RiskFacts:
     youngest_target_age_minutes: int = 10**6
     prior_rejected_or_withdrawn_30d: int = 0
     requester_today: int = 0
-    requester_daily_baseline: float = 0.0
+    requester_30d: int = 0  # the requester's requests in the 30 days before today
     off_hours: bool = False
 
     def as_dict(self) -> dict[str, object]:
@@ -119,9 +119,9 @@ FACTORS: dict[str, FactorFn] = {
         ),
     ),
     "requester_volume": lambda f: (
-        f.requester_today >= 5 and f.requester_today > 3 * max(f.requester_daily_baseline, 1.0),
+        f.requester_today >= 5 and f.requester_today * 30 > 3 * max(f.requester_30d, 30),
         f"The requester filed {f.requester_today} requests today against a usual "
-        f"{f.requester_daily_baseline:.1f} a day.",
+        f"{f.requester_30d / 30:.1f} a day.",
     ),
     "off_hours": lambda f: (f.off_hours, "Submitted outside the requester's usual hours."),
 }

@@ -214,15 +214,48 @@ def _validate(policy_text: str, schema: cedarpy.Schema, ids: dict[str, str]) -> 
     )
 
 
+def _may_apply(scope: object, action: str) -> bool:
+    """Whether a policy's action scope can match `action`. Conservative: when in doubt, yes."""
+    if not isinstance(scope, dict) or scope.get("op") == "All":
+        return True
+    named = [scope["entity"]] if "entity" in scope else scope.get("entities", [])
+    ids = [e.get("id") for e in named if isinstance(e, dict)]
+    if scope.get("op") == "==":
+        return ids == [action]
+    # `in`: a listed action, or a group (like "change") that this action may belong to
+    return action in ids or any(i not in ACTIONS for i in ids)
+
+
+def _split_by_action(policy_text: str) -> dict[str, cedarpy.PolicySet]:
+    """One policy set per action, holding only the policies whose scope can match it.
+
+    Cedar would skip the others anyway; not handing them over saves most of its time. The
+    policies keep their positional ids, so decisions still name them by @id.
+    """
+    est = json.loads(cedarpy.policies_to_json_str(policy_text))
+    static: dict[str, dict[str, object]] = est.get("staticPolicies", {})
+    sets = {}
+    for action in ACTIONS:
+        subset = {k: v for k, v in static.items() if _may_apply(v.get("action"), action)}
+        body = {"staticPolicies": subset, "templates": {}, "templateLinks": []}
+        sets[action] = cedarpy.PolicySet.from_json_str(json.dumps(body))
+    return sets
+
+
 class Authorizer:
     """Parsed, validated Cedar policies and schema; answers authorization questions."""
 
     def __init__(
-        self, policies: cedarpy.PolicySet, schema: cedarpy.Schema, policy_ids: dict[str, str]
+        self,
+        policies: cedarpy.PolicySet,
+        schema: cedarpy.Schema,
+        policy_ids: dict[str, str],
+        by_action: dict[str, cedarpy.PolicySet] | None = None,
     ) -> None:
         self._policies = policies
         self._schema = schema
         self._policy_ids = policy_ids
+        self._by_action = by_action or {}
 
     @classmethod
     def from_directory(cls, path: pathlib.Path) -> Authorizer:
@@ -245,7 +278,7 @@ class Authorizer:
             raise AuthzLoadError(f"{POLICY_FILE}: invalid policy syntax: {exc}") from exc
         ids = _policy_annotations(policy_text)
         _validate(policy_text, schema, ids)
-        return cls(policies, schema, ids)
+        return cls(policies, schema, ids, _split_by_action(policy_text))
 
     def authorize(self, actor: Actor, action: str, resource: Resource) -> AuthzDecision:
         """Decide one request. Never raises for bad input: it is a Deny naming the error."""
@@ -254,7 +287,7 @@ class Authorizer:
             entities_json = json.dumps(entities)
         except (TypeError, ValueError) as exc:
             return _error_decision(str(exc))
-        return self._decide(request, entities_json)
+        return self._decide(request, entities_json, action)
 
     def authorize_many(self, items: list[tuple[Actor, str, Resource]]) -> list[AuthzDecision]:
         """Decide many requests in one Cedar batch; same answers as authorize() one by one."""
@@ -279,12 +312,11 @@ class Authorizer:
             return [self.authorize(*item) for item in items]
         return decisions
 
-    def _decide(self, request: _Json, entities_json: str) -> AuthzDecision:
+    def _decide(self, request: _Json, entities_json: str, action: str = "") -> AuthzDecision:
         """Evaluate a prepared Cedar request against raw entities JSON (schema-validated)."""
+        policies = self._by_action.get(action, self._policies)
         try:
-            result = cedarpy.is_authorized(
-                request, self._policies, entities_json, schema=self._schema
-            )
+            result = cedarpy.is_authorized(request, policies, entities_json, schema=self._schema)
         except ValueError as exc:
             return _error_decision(str(exc).replace(entities_json, "<entities>"))
         return self._to_decision(result, entities_json)

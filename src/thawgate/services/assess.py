@@ -31,6 +31,7 @@ class Assessment:
     targets: list[TargetState]
     placers: set[str]
     inactive: list[str]
+    requester: Principal | None = None
     reasons: tuple[str, ...] = ()
     reason_classes: tuple[str, ...] = ()
     binding_types: tuple[str, ...] = ()
@@ -114,6 +115,7 @@ def assess(uow: UnitOfWork, policy: RequestPolicy, subject: Subject, now: dateti
         placers={p for r in restrictions for p in r.placers},
         inactive=[r.id for r in restrictions if not r.is_active]
         + [b.id for b in bindings if not b.is_active],
+        requester=subject.requester,
         reasons=facts.reasons,
         reason_classes=facts.reason_classes,
         binding_types=facts.binding_types,
@@ -175,7 +177,7 @@ def _risk_facts(
     counts = risk.event_counts(events, now)
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     requester = subject.requester.id
-    month = uow.requests.count_by_requester(requester, day_start - timedelta(days=30), day_start)
+    today, month = uow.requests.requester_volume(requester, day_start, now + timedelta(days=1))
     newest_evidence = max((e.observed_at for e in subject.evidence), default=None)
     prior = uow.requests.count_on_account(
         account.id, ("rejected", "withdrawn"), now - timedelta(days=30)
@@ -196,8 +198,8 @@ def _risk_facts(
         else max(0, int((subject.evidence_as_of - newest_evidence).total_seconds() // 3600)),
         youngest_target_age_minutes=_youngest_minutes(targets, now),
         prior_rejected_or_withdrawn_30d=prior,
-        requester_today=uow.requests.count_by_requester(requester, day_start, now + timedelta(1)),
-        requester_daily_baseline=month / 30,
+        requester_today=today,
+        requester_30d=month,
         credential_changes_7d=counts["credential_changes_7d"],
         sim_or_phone_changes_7d=counts["sim_or_phone_changes_7d"],
         new_device_logins_24h=counts["new_device_logins_24h"],

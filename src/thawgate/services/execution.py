@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
 
+from thawgate.adapters.db.jobs_repo import Job
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.decision import PlanOp
 from thawgate.domain.errors import Conflict
@@ -52,39 +53,55 @@ class RunResult:
 def run_once(
     make_uow: Callable[[], UnitOfWork], env: Env, *, worker: str, lease: timedelta, batch: int
 ) -> RunResult:
-    """Claim up to `batch` jobs and settle each. Returns what happened."""
+    """Claim up to `batch` jobs and settle them in one transaction, each in a savepoint.
+
+    One commit for the batch: all of it lands or none does (a crash leaves the jobs to be
+    re-claimed when the lease runs out). A job that fails is rolled back to its savepoint and
+    settled on its own afterwards (retry, stale, or failed).
+    """
     with make_uow() as uow:
         jobs = uow.jobs.claim(worker, env.clock(), lease, batch)
         uow.commit()
     tally = {"executed": 0, "moved": 0, "retried": 0, "failed": 0}
-    for job in jobs:
-        tally[_settle_job(make_uow, env, job.id, job.request_id, job.attempts, worker)] += 1
+    if not jobs:
+        return RunResult(0, 0, 0, 0, 0)
+    troubled: list[tuple[Job, Exception]] = []
+    with make_uow() as uow:
+        for job in jobs:
+            savepoint = uow.conn.begin_nested()
+            try:
+                outcome = execute_request(uow, env, job.request_id)
+            except (
+                VersionConflict,
+                OperationalError,
+                AccountSystemUnavailable,
+                UnknownOutcome,
+            ) as exc:
+                savepoint.rollback()
+                troubled.append((job, exc))
+                continue
+            if uow.jobs.finish(job.id, worker, "done"):
+                savepoint.commit()
+                tally[outcome] += 1
+            else:  # the lease ran out and another worker owns the job now
+                savepoint.rollback()
+                tally["retried"] += 1
+        env.fault_point("before_commit")
+        uow.commit()
+    for job, exc in troubled:
+        tally[_settle_trouble(make_uow, env, job, worker, exc)] += 1
     return RunResult(
         len(jobs), tally["executed"], tally["moved"], tally["retried"], tally["failed"]
     )
 
 
-def _settle_job(
-    make_uow: Callable[[], UnitOfWork],
-    env: Env,
-    job_id: str,
-    request_id: str,
-    attempts: int,
-    worker: str,
+def _settle_trouble(
+    make_uow: Callable[[], UnitOfWork], env: Env, job: Job, worker: str, exc: Exception
 ) -> str:
-    try:
-        with make_uow() as uow:
-            outcome = execute_request(uow, env, request_id)
-            if not uow.jobs.finish(job_id, worker, "done"):
-                return "retried"  # the lease ran out and another worker owns the job now
-            env.fault_point("before_commit")
-            uow.commit()
-            return outcome
-    except VersionConflict as exc:
-        return _go_stale(make_uow(), env, job_id, request_id, worker, exc)
-    except (OperationalError, AccountSystemUnavailable, UnknownOutcome) as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        return _retry_or_fail(make_uow(), env, job_id, request_id, attempts, worker, error)
+    if isinstance(exc, VersionConflict):
+        return _go_stale(make_uow(), env, job.id, job.request_id, worker, exc)
+    error = f"{type(exc).__name__}: {exc}"
+    return _retry_or_fail(make_uow(), env, job.id, job.request_id, job.attempts, worker, error)
 
 
 def execute_request(uow: UnitOfWork, env: Env, request_id: str) -> str:

@@ -150,7 +150,7 @@ def requester_refusal(uow: UnitOfWork, env: Env, request: Request, a: Assessment
     requester's team may not ask to thaw (a restriction raised to a legal hold, say)."""
     if "non_liftable" in a.reason_classes:
         return None  # the policy rejects these whoever asks
-    requester = uow.principals.get(request.requester)
+    requester = a.requester or uow.principals.get(request.requester)
     if requester is None:
         return "the requester no longer exists"
     decision = env.authorizer.authorize(

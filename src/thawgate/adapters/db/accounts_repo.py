@@ -169,24 +169,27 @@ class AccountRepository:
         ]
 
     def linked_restricted(self, account_id: str) -> int:
-        """Other accounts sharing a device or IP with this one that are under active restriction."""
+        """Other accounts sharing a device or IP with this one that are under active restriction.
+
+        Two indexed joins (device, then IP) in a UNION: an OR in one join defeats the indexes.
+        """
         me = account_events.alias("me")
         other = account_events.alias("other")
-        shared = (
-            sa.select(other.c.account_id)
-            .join(
-                me,
-                sa.or_(
-                    sa.and_(me.c.device.is_not(None), me.c.device == other.c.device),
-                    sa.and_(me.c.ip.is_not(None), me.c.ip == other.c.ip),
-                ),
+
+        def sharing(column: str) -> sa.Select[tuple[str]]:
+            return (
+                sa.select(other.c.account_id)
+                .join(me, me.c[column] == other.c[column])
+                .where(
+                    me.c.account_id == account_id,
+                    other.c.account_id != account_id,
+                    me.c[column].is_not(None),
+                )
             )
-            .where(me.c.account_id == account_id, other.c.account_id != account_id)
-            .distinct()
-            .subquery()
-        )
+
+        linked = sa.union(sharing("device"), sharing("ip")).subquery()
         q = sa.select(sa.func.count(sa.distinct(restrictions.c.account_id))).where(
-            restrictions.c.account_id.in_(sa.select(shared.c.account_id)),
+            restrictions.c.account_id.in_(sa.select(linked.c.account_id)),
             restrictions.c.status == "active",
         )
         return int(self.conn.execute(q).scalar_one())

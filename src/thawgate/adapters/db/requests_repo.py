@@ -115,6 +115,21 @@ class RequestRepository:
         )
         return int(self.conn.execute(q).scalar_one())
 
+    def requester_volume(
+        self, requester: str, day_start: datetime, now: datetime
+    ) -> tuple[int, int]:
+        """(requests today, requests in the 30 days before today), in one query."""
+        month_start = day_start - timedelta(days=30)
+        today = sa.func.sum(sa.case((requests.c.created_at >= day_start, 1), else_=0))
+        before = sa.func.sum(sa.case((requests.c.created_at < day_start, 1), else_=0))
+        q = sa.select(today, before).where(
+            requests.c.requester == requester,
+            requests.c.created_at >= month_start,
+            requests.c.created_at <= now,
+        )
+        row = self.conn.execute(q).one()
+        return int(row[0] or 0), int(row[1] or 0)
+
     def due_for_expiry(self, now: datetime, pending_hours: int, limit: int = 100) -> list[str]:
         q = (
             sa.select(requests.c.id)

@@ -1,0 +1,150 @@
+"""`make bench`: execution throughput, `local` account system, PostgreSQL, 2 worker processes.
+
+Set-up (not timed): a scratch schema, N accounts each with one ATO freeze, and N approved thaw
+requests waiting in the outbox. Timed: two worker processes draining the outbox, each job a full
+re-check (policy, risk, authority) plus the compare-and-swap lift and its audit events.
+
+    THAWGATE_BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
+        .venv/bin/python bench/execution.py [N]
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from thawgate import bootstrap  # noqa: E402  # after the path set-up above
+from thawgate.adapters.db.engine import make_engine  # noqa: E402
+from thawgate.config import Settings  # noqa: E402
+from thawgate.domain.request import Evidence  # noqa: E402
+from thawgate.services import execution, intake, loader, review  # noqa: E402
+
+WORKERS = 2
+
+
+def _world(n: int, now: datetime) -> dict[str, object]:
+    return {
+        "principals": [
+            {"id": "alice", "team": "customer_support", "roles": ["requester"]},
+            {"id": "fay", "team": "fraud_risk", "roles": ["fraud_reviewer"]},
+            {"id": "sec-bot", "team": "security", "roles": ["restriction_placer"]},
+        ],
+        "accounts": [
+            {
+                "id": f"B{i}",
+                "created_at": (now - timedelta(days=400)).isoformat(),
+                "restrictions": [
+                    {
+                        "id": f"br-{i}",
+                        "scope": "withdraw",
+                        "reason": "ATO_SUSPECTED",
+                        "placed_by": "sec-bot",
+                        "placed_at": (now - timedelta(days=2)).isoformat(),
+                    }
+                ],
+                "events": [
+                    {
+                        "type": "login",
+                        "at": (now - timedelta(days=3)).isoformat(),
+                        "ip": f"10.9.{i // 250}.{i % 250}",
+                        "country": "DE",
+                        "device": f"dev-{i}",
+                    }
+                ],
+            }
+            for i in range(n)
+        ],
+    }
+
+
+def _prepare(url: str, n: int) -> None:
+    settings = Settings(database_url=url)
+    engine = make_engine(url)
+    bootstrap.migrate(settings, engine)
+    engine.dispose()
+    app = bootstrap.build(settings)
+    now = datetime.now(UTC)
+    loader.load_world(app.uow(), app.env, _world(n, now))
+    with app.uow(readonly=True) as uow:
+        alice, fay = uow.principals.get("alice"), uow.principals.get("fay")
+    assert alice is not None and fay is not None
+    evidence = [Evidence("KYC_LIVENESS_PASS", "k", now - timedelta(minutes=30))]
+    for i in range(n):
+        body = intake.NewRequest(
+            kind="thaw",
+            account_id=f"B{i}",
+            targets=[f"br-{i}"],
+            justification="bench",
+            evidence=evidence,
+        )
+        r = intake.submit(app.uow(), app.env, actor=alice, body=body)
+        review.approve(
+            app.uow(),
+            app.env,
+            actor=fay,
+            request_id=r.id,
+            comment="ok",
+            state_digest=r.state_digest,
+        )
+    app.engine.dispose()
+
+
+def _work(url: str, name: str) -> None:
+    app = bootstrap.build(Settings(database_url=url))
+    while True:
+        result = execution.run_once(
+            app.uow, app.env, worker=name, lease=timedelta(seconds=60), batch=20
+        )
+        if result.claimed == 0:
+            return
+
+
+def main() -> None:
+    base = os.environ.get(
+        "THAWGATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = f"{base}?options=-csearch_path%3D{schema}"
+    try:
+        print(f"preparing {n} approved thaws in schema {schema} ...")
+        _prepare(url, n)
+        procs = [
+            multiprocessing.Process(target=_work, args=(url, f"bench-{i}")) for i in range(WORKERS)
+        ]
+        started = time.perf_counter()
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        elapsed = time.perf_counter() - started
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            done = conn.exec_driver_sql(
+                "SELECT count(*) FROM requests WHERE status = 'executed'"
+            ).scalar_one()
+        engine.dispose()
+        rate = done / elapsed
+        print(
+            f"executed {done}/{n} plans with {WORKERS} workers in {elapsed:.2f} s: "
+            f"{rate:.0f} plans/s (target >= 500: {'met' if rate >= 500 else 'MISSED'})"
+        )
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Verifying the audit log (in the database, or an export with no database) and exporting it.
+
+Reading order matters while the log keeps growing: the database's checkpoints first, then the
+witness file, then the events. The witness is written before the database, so every checkpoint
+read from the database is already in the witness; and every checkpoint read from either covers
+only events that exist by the time the events are read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from thawgate.adapters.audit.export_dir import ExportReader, ExportWriter
+from thawgate.adapters.audit.signer import signature_check
+from thawgate.adapters.audit.witness import parse_lines
+from thawgate.adapters.db.uow import UnitOfWork
+from thawgate.domain import merkle
+from thawgate.domain.checkpoint import (
+    ED25519_KEY_SIZE,
+    MalformedCheckpoint,
+    SignedCheckpoint,
+    key_id,
+    parse_verifier_key,
+    verifier_key,
+)
+from thawgate.domain.log_verifier import LogVerifier, Report
+
+WitnessRead = Callable[[], tuple[list[SignedCheckpoint], list[str]]]
+UowFactory = Callable[[], UnitOfWork]
+BATCH = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedKey:
+    """Whose signatures count: the log's origin (the key's name) and its Ed25519 public key."""
+
+    origin: str
+    public_key: bytes
+
+    @classmethod
+    def parse(cls, text: str, *, origin: str | None = None) -> TrustedKey:
+        """A C2SP verifier key (`name+id+base64`), or a raw base64 key for `origin`."""
+        try:
+            if "+" in text:
+                name, key = parse_verifier_key(text.strip())
+                return cls(name, key)
+            key = base64.b64decode(text.strip(), validate=True)
+        except (MalformedCheckpoint, binascii.Error) as exc:
+            raise ValueError(f"public key: {exc}") from None
+        if len(key) != ED25519_KEY_SIZE or origin is None:
+            raise ValueError("public key: a verifier key, or 32 bytes of base64 with an origin")
+        return cls(origin, key)
+
+    def document(self) -> dict[str, object]:
+        return {
+            "origin": self.origin,
+            "key_id": key_id(self.origin, self.public_key).hex(),
+            "algorithm": "ed25519",
+            "public_key": base64.b64encode(self.public_key).decode(),
+            "verifier_key": verifier_key(self.origin, self.public_key),
+        }
+
+
+def _verifier(
+    key: TrustedKey, records: list[tuple[str, SignedCheckpoint]], *, keep_nodes: bool
+) -> LogVerifier:
+    return LogVerifier(
+        origin=key.origin,
+        public_key=key.public_key,
+        signature_ok=signature_check(key.public_key),
+        records=records,
+        keep_nodes=keep_nodes,
+    )
+
+
+# --------------------------------------------------------------------------- the database
+
+
+def verify_database(
+    uow: UowFactory, *, key: TrustedKey, read_witness: WitnessRead, batch: int = BATCH
+) -> Report:
+    """Recompute every leaf and the whole tree; compare them with the stored tree and with
+    every checkpoint in the database and the witness file."""
+    with uow() as tx:
+        stored_checkpoints = tx.audit.tree.checkpoints()
+    witnessed, witness_errors = read_witness()
+    records = [("database", c) for c in stored_checkpoints] + [("witness", c) for c in witnessed]
+    verifier = _verifier(key, records, keep_nodes=True)
+    for message in witness_errors:
+        verifier.report.add(None, message)
+    with uow() as tx:
+        tree = tx.audit.tree
+        for chunk in tree.iter_stored_events(batch=batch):
+            start = verifier.size
+            for event in chunk:
+                if event.stored_leaf is None:
+                    verifier.missing_leaf(verifier.size)
+                verifier.add(event.seq, event.leaf, event.stored_leaf)
+            _compare_nodes(
+                verifier, verifier.take_nodes(), tree.interior_nodes_completed(start, verifier.size)
+            )
+        report = verifier.finish()
+        head = tx.audit.size()
+        if head != report.size:
+            report.add(
+                min(head, report.size), f"the head counts {head} events, {report.size} are stored"
+            )
+        beyond = tree.nodes_beyond(report.size)
+        if beyond:
+            report.add(report.size, f"the stored tree has nodes past event {report.size - 1}")
+    return report
+
+
+def _compare_nodes(
+    verifier: LogVerifier,
+    recomputed: dict[merkle.NodeKey, bytes],
+    stored: dict[merkle.NodeKey, bytes],
+) -> None:
+    for key in sorted(recomputed.keys() | stored.keys(), key=lambda k: k[1] << k[0]):
+        if recomputed.get(key) != stored.get(key):
+            level, position = key
+            verifier.report.add(
+                position << level, f"stored tree node {key} is not the hash of its leaves"
+            )
+
+
+def export_log(
+    uow: UowFactory,
+    *,
+    writer: ExportWriter,
+    key: TrustedKey,
+    witness_lines: Callable[[], list[str]],
+) -> int:
+    """Write the log, its checkpoints, the witness file and the public key. Returns the number
+    of events written."""
+    with uow() as tx:
+        checkpoints = tx.audit.tree.checkpoints()
+    witness = witness_lines()
+    with uow() as tx:
+        for chunk in tx.audit.tree.iter_stored_events():
+            writer.add_events(event.canonical for event in chunk)
+    writer.finish(checkpoints=checkpoints, witness_lines=witness, public_key=key.document())
+    return writer.events
+
+
+# --------------------------------------------------------------------------- an export
+
+
+def verify_export(reader: ExportReader, *, pinned: TrustedKey | None = None) -> Report:
+    """Verify an export with no database: each line's bytes are the leaf's JCS input."""
+    shipped, problem = _shipped_key(reader)
+    key = pinned or shipped
+    stored, stored_errors = parse_lines(reader.checkpoint_lines(), "checkpoints.jsonl")
+    witnessed, witness_errors = parse_lines(reader.witness_lines(), "witness.jsonl")
+    records = [("database", c) for c in stored] + [("witness", c) for c in witnessed]
+    if key is None:
+        report = Report()
+        report.add(None, problem or "no public key to verify against")
+        return report
+    verifier = _verifier(key, records, keep_nodes=False)
+    if pinned is not None and shipped is not None and shipped != pinned:
+        verifier.report.add(None, "the export's public key is not the one pinned")
+    elif problem:
+        verifier.report.add(None, problem)
+    for message in stored_errors + witness_errors:
+        verifier.report.add(None, message)
+    leaf_hash = merkle.leaf_hash
+    for seq, line in reader.events():
+        verifier.add(seq, leaf_hash(line))
+    return verifier.finish()
+
+
+def _shipped_key(reader: ExportReader) -> tuple[TrustedKey | None, str | None]:
+    doc = reader.public_key()
+    try:
+        return TrustedKey.parse(str(doc.get("verifier_key", ""))), None
+    except ValueError as exc:
+        return None, f"public_key.json: {exc}"
