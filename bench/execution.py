@@ -17,6 +17,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -27,7 +28,7 @@ from thawgate.config import Settings  # noqa: E402
 from thawgate.domain.request import Evidence  # noqa: E402
 from thawgate.services import execution, intake, loader, review  # noqa: E402
 
-WORKERS = 2
+WORKERS = int(os.environ.get("THAWGATE_BENCH_WORKERS", "2"))
 
 
 def _world(n: int, now: datetime) -> dict[str, object]:
@@ -75,7 +76,8 @@ def _prepare(url: str, n: int) -> None:
     loader.load_world(app.uow(), app.env, _world(n, now))
     with app.uow(readonly=True) as uow:
         alice, fay = uow.principals.get("alice"), uow.principals.get("fay")
-    assert alice is not None and fay is not None
+    if alice is None or fay is None:
+        raise SystemExit("the bench world lacks its principals")
     evidence = [Evidence("KYC_LIVENESS_PASS", "k", now - timedelta(minutes=30))]
     for i in range(n):
         body = intake.NewRequest(
@@ -97,8 +99,9 @@ def _prepare(url: str, n: int) -> None:
     app.engine.dispose()
 
 
-def _work(url: str, name: str) -> None:
+def _work(url: str, name: str, ready: Any) -> None:
     app = bootstrap.build(Settings(database_url=url))
+    ready.wait()  # start together, once every worker has loaded (start-up is not timed)
     while True:
         result = execution.run_once(
             app.uow, app.env, worker=name, lease=timedelta(seconds=60), batch=20
@@ -120,12 +123,15 @@ def main() -> None:
     try:
         print(f"preparing {n} approved thaws in schema {schema} ...")
         _prepare(url, n)
+        ready = multiprocessing.Barrier(WORKERS + 1)
         procs = [
-            multiprocessing.Process(target=_work, args=(url, f"bench-{i}")) for i in range(WORKERS)
+            multiprocessing.Process(target=_work, args=(url, f"bench-{i}", ready))
+            for i in range(WORKERS)
         ]
-        started = time.perf_counter()
         for p in procs:
             p.start()
+        ready.wait()
+        started = time.perf_counter()
         for p in procs:
             p.join()
         elapsed = time.perf_counter() - started

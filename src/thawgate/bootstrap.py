@@ -22,6 +22,7 @@ from thawgate.config import Settings
 from thawgate.policy.authz import Authorizer
 from thawgate.policy.request_policy import RequestPolicy
 from thawgate.services.env import Clock, Env, utc_now
+from thawgate.services.policy_admin import ActivePolicyWatch
 
 POLICY_FILE = "request_policy.yaml"
 
@@ -123,6 +124,7 @@ def build(settings: Settings | None = None, *, clock: Clock = utc_now) -> App:
         job_max_attempts=settings.job_max_attempts,
     )
     env.hooks.update(crash_hooks(settings.fault_crash))
+    env.policy_watch = ActivePolicyWatch(engine, settings.policy_refresh_seconds)
     if settings.account_system == "http":
         env.remote_accounts = HttpAccountSystem(
             settings.account_system_url, timeout=settings.account_system_timeout

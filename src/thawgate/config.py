@@ -32,6 +32,20 @@ class Settings(BaseSettings):
     # Only the test suite and `make db-check` read this: a PostgreSQL to run against.
     test_postgres_url: str | None = None
 
+    # The audit log (docs/audit.md): the Ed25519 key that signs checkpoints (`thawgate init`
+    # generates one in development; production refuses to start without it), the witness file
+    # outside the database that every checkpoint is also appended to, the log's name in its
+    # checkpoints, and how often the worker checks whether a new checkpoint is due.
+    audit_key_file: Path = Path(".thawgate") / "audit-ed25519.pem"
+    checkpoint_file: Path = Path(".thawgate") / "checkpoints.jsonl"
+    audit_origin: str = "thawgate.local/audit"
+    checkpoint_seconds: float = 1.0
+
+    # Central authority (docs/authority.md): how often a process looks for a policy version
+    # activated elsewhere, and where alerts are also POSTed (empty: only GET /v1/alerts).
+    policy_refresh_seconds: float = 2.0
+    alert_webhook_url: str = ""
+
     # Test-only crash injection, e.g. "after_apply:0.3,before_commit:0.3": at each named fault
     # point the process kills itself (SIGKILL) with that probability. Refused in production.
     fault_crash: str = ""
@@ -42,3 +56,8 @@ class Settings(BaseSettings):
             raise ValueError("THAWGATE_SECRET_KEY must be set in production mode")
         if self.mode == "production" and self.fault_crash:
             raise ValueError("THAWGATE_FAULT_CRASH is a test hook; it is refused in production")
+        if self.mode == "production" and not self.audit_key_file.is_file():
+            raise ValueError(
+                f"THAWGATE_AUDIT_KEY_FILE: no audit signing key at {self.audit_key_file}; "
+                "production never generates one (docs/audit.md)"
+            )

@@ -99,7 +99,14 @@ def test_an_amended_restriction_makes_the_old_digest_stale(gate: Gate) -> None:
         "/v1/accounts/stale-1/restrictions/r-stale-1", json={"reason": "LAW_ENFORCEMENT"}
     )
     assert resp.status_code == 200, resp.text
-    assert (resp.json()["reason"], resp.json()["version"]) == ("LAW_ENFORCEMENT", 2)
+    # need to know: the security placer sees a legal hold only as RESTRICTED, owned by legal
+    amended = resp.json()
+    assert (amended["reason"], amended["owning_team"], amended["version"]) == (
+        "RESTRICTED",
+        "legal",
+        2,
+    )
+    assert gate.restriction("stale-1", "r-stale-1")["reason"] == "LAW_ENFORCEMENT"  # fay: cleared
 
     gate.problem(gate.approve("fay", req, digest=reviewed), 409, "stale")
 

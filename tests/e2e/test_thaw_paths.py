@@ -41,7 +41,11 @@ def test_ato_thaw_is_reviewed_approved_and_executed(gate: Gate) -> None:
     assert "ato-thaw" in rule_ids(req)
     assert decision["required_approvals"] == [{"role": "fraud_reviewer", "count": 1}]
     assert decision["missing_evidence"] == []
-    assert decision["risk"]["score"] < 30
+    # a year-old quiet account: no account factor fires (alice's own volume today may, since the
+    # suite files many requests as her)
+    factors = {f["name"] for f in decision["risk"]["factors"]}
+    assert factors <= {"requester_volume", "off_hours"}, factors
+    assert decision["risk"]["score"] < 70
     assert req["plan"] == [
         {"op": "lift_restriction", "target": "r-ato-1", "expected_version": before["version"]}
     ]

@@ -105,7 +105,10 @@ def world(clock: Clock) -> dict[str, object]:
                 for rid, scope, reason in restrictions
             ],
             "bindings": [{"id": bid, "type": bt} for bid, bt in bindings],
-            "events": [dict(e, ip=f"198.51.100.{len(aid)}{aid[-1]}") for e in logins],
+            # each account its own IP and device: no account is linked to another
+            "events": [
+                dict(e, ip=f"198.51.100.{len(aid)}{aid[-1]}", device=f"d-{aid}") for e in logins
+            ],
         }
 
     return {

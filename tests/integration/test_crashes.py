@@ -56,7 +56,7 @@ def _executed(app: App) -> int:
 
 
 def test_killed_workers_never_lose_or_double_an_execution(
-    loaded: App, clock: Clock, database_url: str
+    loaded: App, clock: Clock, database_url: str, tmp_path: Path
 ) -> None:
     loader.load_world(loaded.uow(), loaded.env, _world(clock))
     for i in range(REQUESTS):
@@ -69,6 +69,8 @@ def test_killed_workers_never_lose_or_double_an_execution(
         "THAWGATE_JOB_LEASE_SECONDS": "1",
         "THAWGATE_WORKER_POLL_SECONDS": "0.05",
         "THAWGATE_WORKER_BATCH": "3",
+        "THAWGATE_AUDIT_KEY_FILE": str(tmp_path / "audit-key.pem"),
+        "THAWGATE_CHECKPOINT_FILE": str(tmp_path / "checkpoints.jsonl"),
     }
     dice = random.Random(42)  # noqa: S311  # random kill timing, reproducible
     crashes = runs = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -115,3 +116,17 @@ def test_expiring_restrictions_lapse_on_time_audited(loaded: App, clock: Clock) 
         )
         == 1
     )
+
+
+def test_a_reload_never_lifts_a_suspension(app: App, clock: Clock) -> None:
+    loader.load_world(app.uow(), app.env, world(clock))
+    with app.uow() as uow:
+        fay = uow.principals.get("fay")
+        assert fay is not None
+        uow.principals.upsert(replace(fay, active=False), clock.now)
+        uow.commit()
+    loader.load_world(app.uow(), app.env, world(clock))
+    with app.uow(readonly=True) as uow:
+        again = uow.principals.get("fay")
+    assert again is not None
+    assert again.active is False

@@ -146,29 +146,30 @@ def make_risk_facts(**over: Any) -> RiskFacts:
 
 
 # Risk facts that score exactly the key with the shipped scorecard (checked in test_risk.py).
+# The textbook takeover itself scores 100 (test_risk.py), so the high presets use a ring.
 TEXTBOOK_TAKEOVER: dict[str, Any] = {
     "credential_changes_7d": 1,  # 15
     "sim_or_phone_changes_7d": 1,  # 20
-    "new_device_logins_24h": 1,  # 15
+    "new_device_logins_24h": 1,  # 20, and the takeover pattern with the change: 25
     "new_country_logins_24h": 1,  # 20
     "new_country_logins_7d": 1,  # same login: new_country_7d does not fire
 }
+RING: dict[str, Any] = {"linked_restricted_accounts": 3}  # linked 35 + ring 35
 RISK_PRESETS: dict[int, dict[str, Any]] = {
     0: {},
-    25: {"sim_or_phone_changes_7d": 1, "off_hours": True},
+    25: {"off_hours": True},
     30: {"sim_or_phone_changes_7d": 1, "account_age_days": 10},
-    45: {"sim_or_phone_changes_7d": 1, "new_country_logins_24h": 1, "off_hours": True},
+    45: {"sim_or_phone_changes_7d": 1, "off_hours": True},
     50: {"sim_or_phone_changes_7d": 1, "new_country_logins_24h": 1, "account_age_days": 10},
     65: {
         "credential_changes_7d": 1,
         "sim_or_phone_changes_7d": 1,
-        "new_device_logins_24h": 1,
-        "account_age_days": 10,
+        "new_country_logins_7d": 1,
         "off_hours": True,
     },
-    70: TEXTBOOK_TAKEOVER,
-    85: {**TEXTBOOK_TAKEOVER, "linked_restricted_accounts": 1},
-    90: {**TEXTBOOK_TAKEOVER, "linked_restricted_accounts": 1, "off_hours": True},
+    70: RING,
+    85: {**RING, "credential_changes_7d": 1},
+    90: {**RING, "sim_or_phone_changes_7d": 1},
 }
 
 

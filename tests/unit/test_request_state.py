@@ -51,6 +51,15 @@ def _go_stale(req: Request) -> None:
     req.go_stale(decision=make_decision(min_teams=2), digest="new-digest", now=LATER, why="moved")
 
 
+def _void_approvals(req: Request) -> None:
+    req.approvals = [make_approval(principal="revoked-1")]  # set up: one approval to void
+    try:
+        req.void_approvals(principals={"revoked-1"}, now=LATER, why="grant revoked")
+    except Conflict:
+        req.approvals = []  # undo the set-up, so the test sees the refused call alone
+        raise
+
+
 # One way to drive each verb of TRANSITIONS through the public methods.
 ACTIONS: dict[str, Callable[[Request], None]] = {
     "decide_review": _settle("review"),
@@ -64,6 +73,7 @@ ACTIONS: dict[str, Callable[[Request], None]] = {
     "withdraw": lambda r: r.withdraw(LATER),
     "expire": lambda r: r.expire(LATER),
     "go_stale": _go_stale,
+    "void_approvals": _void_approvals,
     "execute": lambda r: r.mark_executed(LATER),
     "fail": lambda r: r.mark_failed(LATER, "downstream timeout"),
     "retry": lambda r: r.retry(LATER),

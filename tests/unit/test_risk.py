@@ -25,6 +25,7 @@ FACTOR_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("young_account", {"account_age_days": 29}, {"account_age_days": 30}),
     ("credential_change_7d", {"credential_changes_7d": 1}, {"credential_changes_7d": 0}),
     ("sim_swap_or_phone_change_7d", {"sim_or_phone_changes_7d": 1}, {}),
+    ("sim_swap_7d", {"sim_swaps_7d": 1}, {"sim_swaps_7d": 0}),
     ("new_device_24h", {"new_device_logins_24h": 1}, {}),
     ("new_country_24h", {"new_country_logins_24h": 1}, {}),
     (
@@ -45,7 +46,25 @@ FACTOR_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         {"requester_today": 15, "requester_30d": 150},
     ),
     ("off_hours", {"off_hours": True}, {"off_hours": False}),
+    (
+        "takeover_pattern",
+        {"new_device_logins_24h": 1, "credential_changes_7d": 1},
+        {"new_device_logins_24h": 0, "credential_changes_7d": 1},
+    ),
+    ("linked_ring", {"linked_restricted_accounts": 3}, {"linked_restricted_accounts": 2}),
+    ("dormant_account", {"days_since_login": 60}, {"days_since_login": 59}),
+    (
+        "pair_recurrence",
+        {"pair_approvals_30d": 5, "requester_approved_30d": 12, "requester_approvers_30d": 3},
+        {"pair_approvals_30d": 5, "requester_approved_30d": 5, "requester_approvers_30d": 1},
+    ),
 ]
+
+# Factors that, firing, bring others along (they read the same fact): what fires with them.
+COMPANIONS: dict[str, set[str]] = {
+    "takeover_pattern": {"new_device_24h", "credential_change_7d"},
+    "linked_ring": {"linked_restricted"},
+}
 
 
 FACTOR_IDS = [case[0] for case in FACTOR_CASES]
@@ -69,10 +88,11 @@ def test_shipped_scorecard_weights_every_factor() -> None:
 def test_factor_fires(factor: str, fires: dict[str, Any], quiet: dict[str, Any]) -> None:
     weights = shipped_weights()
     result = score(make_risk_facts(**fires), weights)
-    assert [f.name for f in result.factors] == [factor]
-    assert result.score == weights[factor]
-    assert result.factors[0].points == weights[factor]
-    assert result.factors[0].detail.endswith(".")
+    fired = {f.name: f for f in result.factors}
+    assert set(fired) == {factor} | COMPANIONS.get(factor, set())
+    assert result.score == min(100, sum(weights[name] for name in fired))
+    assert fired[factor].points == weights[factor]
+    assert fired[factor].detail.endswith(".")
 
 
 @pytest.mark.parametrize(("factor", "fires", "quiet"), FACTOR_CASES, ids=FACTOR_IDS)
@@ -107,19 +127,24 @@ def test_score_is_capped_at_100() -> None:
         account_age_days=1,
         credential_changes_7d=1,
         sim_or_phone_changes_7d=1,
+        sim_swaps_7d=1,
         new_device_logins_24h=1,
         new_country_logins_24h=1,
         new_country_logins_7d=2,
         withdrawal_addresses_added_7d=1,
         other_restrictions_90d=1,
         earlier_thaws=1,
-        linked_restricted_accounts=1,
         evidence_age_hours=60,
         youngest_target_age_minutes=5,
         prior_rejected_or_withdrawn_30d=1,
         requester_today=20,
         requester_30d=30,
         off_hours=True,
+        linked_restricted_accounts=3,
+        days_since_login=90,
+        pair_approvals_30d=9,
+        requester_approved_30d=10,
+        requester_approvers_30d=3,
     )
     result = score(everything, shipped_weights())
     assert len(result.factors) == len(FACTORS)
@@ -169,6 +194,7 @@ def test_textbook_takeover_scores_at_least_70() -> None:
     assert counts == {
         "credential_changes_7d": 1,
         "sim_or_phone_changes_7d": 1,
+        "sim_swaps_7d": 1,
         "new_device_logins_24h": 1,
         "new_country_logins_24h": 1,
         "new_country_logins_7d": 1,
@@ -243,6 +269,7 @@ def test_a_new_device_seen_twice_counts_once() -> None:
         ("binding_added", "credential_changes_7d"),
         ("binding_removed", "credential_changes_7d"),
         ("sim_swap", "sim_or_phone_changes_7d"),
+        ("sim_swap", "sim_swaps_7d"),
         ("phone_change", "sim_or_phone_changes_7d"),
         ("withdrawal_address_added", "withdrawal_addresses_added_7d"),
     ],

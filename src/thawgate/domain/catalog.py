@@ -111,6 +111,11 @@ REASONS: dict[Reason, ReasonInfo] = {
 }
 
 
+NON_LIFTABLE_REASONS = frozenset(
+    r for r, info in REASONS.items() if info.reason_class is ReasonClass.NON_LIFTABLE
+)
+
+
 def reason_class(reason: str) -> ReasonClass:
     return REASONS[Reason(reason)].reason_class
 

@@ -239,6 +239,16 @@ class Frontier:
         self.size += 1
         return created
 
+    def append_into(self, leaf: bytes, interior: dict[NodeKey, bytes]) -> None:
+        """`append`, for the verifier's hot loop: the completed interior nodes go to `interior`."""
+        position, h, level, hashes = self.size, leaf, 0, self._hashes
+        while position & 1:
+            h = _sha256(NODE_PREFIX + hashes.pop() + h).digest()
+            level, position = level + 1, position >> 1
+            interior[(level, position)] = h
+        hashes.append(h)
+        self.size += 1
+
     def root(self) -> bytes:
         return fold(self._hashes)
 

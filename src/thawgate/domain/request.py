@@ -32,6 +32,7 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "withdraw": {"pending_approval": "withdrawn", "needs_info": "withdrawn"},
     "expire": {"pending_approval": "expired", "needs_info": "expired"},
     "go_stale": {"pending_approval": "pending_approval", "approved": "pending_approval"},
+    "void_approvals": {"pending_approval": "pending_approval", "approved": "pending_approval"},
     "execute": {"approved": "executed"},
     "fail": {"approved": "failed"},
     "retry": {"failed": "approved"},
@@ -144,6 +145,16 @@ class Request:
         self.state_digest = digest
         self.approvals = []
         self.stale_count += 1
+
+    def void_approvals(self, *, principals: set[str], now: datetime, why: str) -> list[Approval]:
+        """Floor item 8: drop these principals' approvals (a revoked or expired grant, a
+        suspension). An approved request that loses one goes back to review."""
+        voided = [a for a in self.approvals if a.principal in principals]
+        if not voided:
+            return []
+        self._move("void_approvals", now, why)
+        self.approvals = [a for a in self.approvals if a.principal not in principals]
+        return voided
 
     def redecide(self, *, decision: Decision, digest: str) -> None:
         """Record a re-evaluation that changed nothing the approvals were bound to."""

@@ -15,6 +15,12 @@ from thawgate.domain.decision import RiskFactor, RiskScore
 from thawgate.domain.model import AccountEvent
 
 DAY = timedelta(days=1)
+DORMANT_DAYS = 60
+PAIR_MIN = 5  # pair recurrence needs at least this many earlier approvals by the same approver
+PAIR_MIN_APPROVERS = 3  # fewer distinct approvers: the pair is the team's size, not a choice
+PAIR_SHARE_PCT = 40  # ... making up at least this share of the requester's approved requests
+RING_MIN = 3  # linked restricted accounts that make a ring, not a shared household
+USUAL_HOURS_MIN_HISTORY = 10  # fewer earlier requests than this: no usual hours known yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +30,7 @@ class RiskFacts:
     account_age_days: int
     credential_changes_7d: int = 0
     sim_or_phone_changes_7d: int = 0
+    sim_swaps_7d: int = 0  # of those, SIM swaps reported by the carrier
     new_device_logins_24h: int = 0
     new_country_logins_24h: int = 0
     new_country_logins_7d: int = 0
@@ -37,6 +44,10 @@ class RiskFacts:
     requester_today: int = 0
     requester_30d: int = 0  # the requester's requests in the 30 days before today
     off_hours: bool = False
+    days_since_login: int = 0  # capped at the 90 days of history read
+    pair_approvals_30d: int = 0  # known at approval: the most any approver approved for them
+    requester_approved_30d: int = 0  # the requester's approved requests in those 30 days
+    requester_approvers_30d: int = 0  # how many different people approved them
 
     def as_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -65,6 +76,10 @@ FACTORS: dict[str, FactorFn] = {
     "sim_swap_or_phone_change_7d": lambda f: (
         f.sim_or_phone_changes_7d > 0,
         "A SIM swap or phone-number change in the last 7 days.",
+    ),
+    "sim_swap_7d": lambda f: (
+        f.sim_swaps_7d > 0,
+        "The carrier reported a SIM swap in the last 7 days.",
     ),
     "new_device_24h": lambda f: (
         f.new_device_logins_24h > 0,
@@ -124,6 +139,27 @@ FACTORS: dict[str, FactorFn] = {
         f"{f.requester_30d / 30:.1f} a day.",
     ),
     "off_hours": lambda f: (f.off_hours, "Submitted outside the requester's usual hours."),
+    "takeover_pattern": lambda f: (
+        f.new_device_logins_24h > 0 and (f.credential_changes_7d + f.sim_or_phone_changes_7d) > 0,
+        "A new device in the last 24 hours and a credential, SIM or phone change this week: "
+        "the takeover pattern.",
+    ),
+    "linked_ring": lambda f: (
+        f.linked_restricted_accounts >= RING_MIN,
+        f"{f.linked_restricted_accounts} restricted accounts share a device or IP with this one: "
+        "a ring.",
+    ),
+    "dormant_account": lambda f: (
+        f.days_since_login >= DORMANT_DAYS,
+        f"No login for {f.days_since_login} days: the customer is not the one asking.",
+    ),
+    "pair_recurrence": lambda f: (
+        f.pair_approvals_30d >= PAIR_MIN
+        and f.requester_approvers_30d >= PAIR_MIN_APPROVERS
+        and f.pair_approvals_30d * 100 >= PAIR_SHARE_PCT * max(f.requester_approved_30d, 1),
+        f"This approver approved {f.pair_approvals_30d} of the requester's "
+        f"{f.requester_approved_30d} approved requests in the last 30 days.",
+    ),
 }
 
 
@@ -153,6 +189,7 @@ def event_counts(events: list[AccountEvent], now: datetime) -> dict[str, int]:
         (
             "credential_changes_7d",
             "sim_or_phone_changes_7d",
+            "sim_swaps_7d",
             "new_device_logins_24h",
             "new_country_logins_24h",
             "new_country_logins_7d",
@@ -171,6 +208,7 @@ def event_counts(events: list[AccountEvent], now: datetime) -> dict[str, int]:
                 counts["credential_changes_7d"] += 1
             elif ev.type in (EventType.SIM_SWAP, EventType.PHONE_CHANGE):
                 counts["sim_or_phone_changes_7d"] += 1
+                counts["sim_swaps_7d"] += ev.type == EventType.SIM_SWAP
             elif ev.type == EventType.WITHDRAWAL_ADDRESS_ADDED:
                 counts["withdrawal_addresses_added_7d"] += 1
     return counts
@@ -189,3 +227,36 @@ def _count_login(ev: AccountEvent, age: timedelta, seen: _Seen, counts: dict[str
         seen.devices.add(ev.device)
     if ev.country:
         seen.countries.add(ev.country)
+
+
+def days_since_login(events: list[AccountEvent], now: datetime, account_age_days: int) -> int:
+    """Days since the newest login in `events`; without one, the account's age (capped at 90).
+
+    An account with no events at all is unknown, not dormant: 0."""
+    if not events:
+        return 0
+    logins = [e.at for e in events if e.type == EventType.LOGIN and e.at <= now]
+    if not logins:
+        return min(account_age_days, 90)
+    return max(0, (now - max(logins)).days)
+
+
+def is_off_hours(submitted_at: datetime, earlier: list[datetime]) -> bool:
+    """Outside the requester's usual hours: none of their earlier requests (at least
+    USUAL_HOURS_MIN_HISTORY of them) was filed within an hour of this hour of the day (UTC)."""
+    if len(earlier) < USUAL_HOURS_MIN_HISTORY:
+        return False
+    hour = submitted_at.hour
+    usual = {t.hour for t in earlier}
+    return not any((hour + d) % 24 in usual for d in (-1, 0, 1))
+
+
+def pair_counts(
+    approvers_of_earlier: list[tuple[str, ...]], approvers_now: tuple[str, ...]
+) -> tuple[int, int, int]:
+    """(the most earlier requests that one of `approvers_now` approved, the earlier approved
+    requests, their distinct approvers) over the requester's earlier requests' approver lists
+    (empty: not approved)."""
+    approved = [a for a in approvers_of_earlier if a]
+    best = max((sum(1 for a in approved if p in a) for p in approvers_now), default=0)
+    return best, len(approved), len({p for a in approved for p in a})

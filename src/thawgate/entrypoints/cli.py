@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -22,10 +22,10 @@ from thawgate.config import Settings
 from thawgate.domain import errors
 from thawgate.domain.errors import DomainError, ValidationFailed
 from thawgate.domain.model import Principal
-from thawgate.domain.request import Evidence
+from thawgate.entrypoints import cli_risk
+from thawgate.entrypoints.cli_audit import audit_app, init_dev_key
 from thawgate.policy.authz import Authorizer, AuthzLoadError, run_policy_tests
-from thawgate.services import corrections, identity, intake, loader
-from thawgate.services.env import utc_now
+from thawgate.services import corrections, identity, loader
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -40,9 +40,12 @@ app.add_typer(token_app, name="token")
 app.add_typer(password_app, name="password")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(policy_app, name="policy")
+app.add_typer(audit_app, name="audit")
+app.add_typer(cli_risk.risk_app, name="risk")
+app.command("synth")(cli_risk.synth)
 
 err = Console(stderr=True)
-out = Console()
+out = Console(soft_wrap=True)  # tokens and URLs must stay on one line
 T = TypeVar("T")
 
 # Each error kind's exit code: scripts can tell them apart.
@@ -68,6 +71,7 @@ def _errors() -> Iterator[None]:
     except (DomainError, bootstrap.NotInitialised, AuthzLoadError, ValueError, OSError) as exc:
         code = next((c for cls, c in EXIT_CODES.items() if isinstance(exc, cls)), 1)
         detail = exc.detail if isinstance(exc, DomainError) else str(exc)
+        detail = "; ".join(line.strip() for line in detail.splitlines() if line.strip())
         err.print(f"[red]error:[/red] {detail}", highlight=False, soft_wrap=True)
         raise typer.Exit(code) from None
 
@@ -87,6 +91,7 @@ def init() -> None:
         engine = make_engine(settings.database_url)
         bootstrap.migrate(settings, engine)
         engine.dispose()
+        init_dev_key(settings)
 
     _run(go)
     out.print(f"database ready: {_redact(settings.database_url)}")
@@ -100,7 +105,10 @@ def load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> 
         try:
             data = yaml.safe_load(file.read_text())
         except yaml.YAMLError as exc:
-            raise ValidationFailed(f"{file}: not valid YAML: {exc}") from None
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or "cannot parse"
+            raise ValidationFailed(f"{file}: not valid YAML{where}: {problem}") from None
         return _load_data(data)
 
     report = _run(go)
@@ -267,15 +275,14 @@ def demo(
     port: Annotated[int, typer.Option()] = 8000,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
 ) -> None:
-    """Init, load a demo exchange with pending requests, and serve it."""
-    from thawgate.entrypoints.demo_world import demo_world
-
+    """Init, load a synthetic exchange (~5,000 accounts) with pending requests, and serve it."""
     init()
-    now = utc_now()
-    report = _run(lambda: _load_data(demo_world(now)))
+    data, stream = cli_risk.demo_world()
+    report = _run(lambda: _load_data(data))
     application = _run(bootstrap.build)
     if report.accounts:
-        _demo_requests(application, now)
+        queued = cli_risk.queue_demo_requests(application, stream, limit=80)
+        out.print(f"queued {queued} requests from the synthetic stream")
     tokens = {
         pid: identity.issue_token(
             application.uow(), application.env, principal_id=pid, ttl=timedelta(hours=12)
@@ -294,21 +301,6 @@ def demo(
     )
     if serve_after:
         serve(host=host, port=port, worker=True)
-
-
-def _demo_requests(application: bootstrap.App, now: datetime) -> None:
-    alice = _run(lambda: _principal(application, "alice"))
-    liveness = Evidence("KYC_LIVENESS_PASS", "kyc-case-881", now - timedelta(hours=1))
-    for account, target in (("10001", "r-ato"), ("10005", "r-ato-5")):
-        body = intake.NewRequest(
-            kind="thaw",
-            account_id=account,
-            targets=[target],
-            justification="customer verified by liveness",
-            evidence=[liveness],
-        )
-        with _errors():
-            intake.submit(application.uow(), application.env, actor=alice, body=body)
 
 
 def _principal(application: bootstrap.App, pid: str) -> Principal:

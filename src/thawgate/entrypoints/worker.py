@@ -11,7 +11,8 @@ from datetime import timedelta
 import structlog
 
 from thawgate.bootstrap import App
-from thawgate.services import execution, scheduler
+from thawgate.entrypoints.audit_wiring import CheckpointTicker
+from thawgate.services import execution, grants, scheduler
 
 log = structlog.get_logger("thawgate.worker")
 SCHEDULER_EVERY = 10.0
@@ -26,6 +27,7 @@ def run(app: App, stop: threading.Event, *, name: str | None = None) -> None:
     name = name or worker_name()
     lease = timedelta(seconds=app.settings.job_lease_seconds)
     next_schedule = 0.0
+    checkpoints = CheckpointTicker(app)  # signs the audit log, batched: at most 1/s
     while not stop.is_set():
         result = execution.run_once(
             app.uow, app.env, worker=name, lease=lease, batch=app.settings.worker_batch
@@ -46,9 +48,11 @@ def run(app: App, stop: threading.Event, *, name: str | None = None) -> None:
             expired = scheduler.expire_pending(app.uow(), app.env)
             lapsed = scheduler.lapse_restrictions(app.uow(), app.env)
             lapsed += scheduler.relock_due(app.uow(), app.env)
+            lapsed += grants.lapse_expired(app.uow(), app.env)  # grants past expiry (item 8)
             if expired or lapsed:
                 log.info("scheduler", expired_requests=expired, lapsed_restrictions=lapsed)
             next_schedule = time.monotonic() + SCHEDULER_EVERY
+        checkpoints.tick()
         if result.claimed < app.settings.worker_batch:
             stop.wait(app.settings.worker_poll_seconds)
 

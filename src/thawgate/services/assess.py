@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain import risk
@@ -35,6 +36,7 @@ class Assessment:
     reasons: tuple[str, ...] = ()
     reason_classes: tuple[str, ...] = ()
     binding_types: tuple[str, ...] = ()
+    decision_facts: DecisionFacts | None = None  # what was judged, for replays and evaluation
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,8 @@ class Subject:
     evidence_as_of: datetime
     duration_hours: int | None = None
     request_id: str | None = None
+    submitted_at: datetime | None = None  # None: being submitted now
+    approvers: tuple[str, ...] = ()  # whose approvals count: pair recurrence is scored on them
 
 
 def resolve_targets(
@@ -79,9 +83,69 @@ def resolve_targets(
     return found_r, found_b
 
 
-def assess(uow: UnitOfWork, policy: RequestPolicy, subject: Subject, now: datetime) -> Assessment:
+class FactSource(Protocol):
+    """Where the counted facts come from: the repositories one query at a time, or a batch
+    prefetched in a few set-based queries (the worker)."""
+
+    def events(self, account_id: str, since: datetime) -> list[AccountEvent]: ...
+
+    def linked_restricted(self, account_id: str) -> int: ...
+
+    def requester_volume(
+        self, requester: str, day_start: datetime, until: datetime
+    ) -> tuple[int, int]: ...
+
+    def rejected_or_withdrawn(self, account_id: str, since: datetime) -> int: ...
+
+
+@runtime_checkable
+class OperatorHistory(Protocol):
+    """The requester's earlier requests: when each was filed, and who approved it."""
+
+    def requester_history(
+        self, requester: str, since: datetime, until: datetime
+    ) -> list[tuple[datetime, tuple[str, ...]]]: ...
+
+
+class RepositoryFacts:
+    """The facts, read one query at a time in the caller's transaction."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def events(self, account_id: str, since: datetime) -> list[AccountEvent]:
+        return self.uow.accounts.events(account_id, since=since)
+
+    def linked_restricted(self, account_id: str) -> int:
+        return self.uow.accounts.linked_restricted(account_id)
+
+    def requester_volume(
+        self, requester: str, day_start: datetime, until: datetime
+    ) -> tuple[int, int]:
+        return self.uow.requests.requester_volume(requester, day_start, until)
+
+    def rejected_or_withdrawn(self, account_id: str, since: datetime) -> int:
+        return self.uow.requests.count_on_account(account_id, ("rejected", "withdrawn"), since)
+
+    def requester_history(
+        self, requester: str, since: datetime, until: datetime
+    ) -> list[tuple[datetime, tuple[str, ...]]]:
+        return self.uow.requests.requester_history(requester, since, until)
+
+
+def assess(
+    uow: UnitOfWork | None,
+    policy: RequestPolicy,
+    subject: Subject,
+    now: datetime,
+    source: FactSource | None = None,
+) -> Assessment:
+    if source is None:
+        if uow is None:
+            raise ValueError("assess needs a unit of work or a fact source")
+        source = RepositoryFacts(uow)
     restrictions, bindings = resolve_targets(subject.account, subject.kind, subject.target_ids)
-    events = uow.accounts.events(subject.account.id, since=now - HISTORY)
+    events = source.events(subject.account.id, now - HISTORY)
     facts = DecisionFacts(
         kind=subject.kind,
         reasons=tuple(sorted({r.reason for r in restrictions})),
@@ -91,7 +155,7 @@ def assess(uow: UnitOfWork, policy: RequestPolicy, subject: Subject, now: dateti
         requester_team=subject.requester.team,
         youngest_target_age_minutes=_youngest_minutes(restrictions, now),
         target_count=len(subject.target_ids),
-        risk=_risk_facts(uow, subject, restrictions, events, now),
+        risk=_risk_facts(source, _history(uow, source), subject, restrictions, events, now),
     )
     not_before = _not_before(restrictions, events)
     decision = policy.decide(
@@ -119,6 +183,7 @@ def assess(uow: UnitOfWork, policy: RequestPolicy, subject: Subject, now: dateti
         reasons=facts.reasons,
         reason_classes=facts.reason_classes,
         binding_types=facts.binding_types,
+        decision_facts=facts,
     )
 
 
@@ -165,8 +230,32 @@ def _not_before(restrictions: list[Restriction], events: list[AccountEvent]) -> 
     return max(moments) if moments else None
 
 
+def _history(uow: UnitOfWork | None, source: FactSource) -> OperatorHistory:
+    """The source, if it answers operator history; else the repositories (the worker's batch)."""
+    if isinstance(source, OperatorHistory):
+        return source
+    if uow is None:
+        raise ValueError("the fact source has no operator history and there is no unit of work")
+    return RepositoryFacts(uow)
+
+
+def _operator_facts(
+    history: OperatorHistory, subject: Subject, now: datetime
+) -> tuple[bool, int, int, int]:
+    """Off-hours against the requester's own hours; pair recurrence for the approvers counted.
+
+    Both look at the 30 days before the request was filed, so a re-evaluation later (at an
+    approval, before execution) sees the same history: only a new approver can change them.
+    """
+    filed = subject.submitted_at or now
+    earlier = history.requester_history(subject.requester.id, filed - timedelta(days=30), filed)
+    pair, approved, approvers = risk.pair_counts([a for _, a in earlier], subject.approvers)
+    return risk.is_off_hours(filed, [t for t, _ in earlier]), pair, approved, approvers
+
+
 def _risk_facts(
-    uow: UnitOfWork,
+    source: FactSource,
+    history: OperatorHistory,
     subject: Subject,
     targets: list[Restriction],
     events: list[AccountEvent],
@@ -177,13 +266,14 @@ def _risk_facts(
     counts = risk.event_counts(events, now)
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     requester = subject.requester.id
-    today, month = uow.requests.requester_volume(requester, day_start, now + timedelta(days=1))
+    today, month = source.requester_volume(requester, day_start, now + timedelta(days=1))
     newest_evidence = max((e.observed_at for e in subject.evidence), default=None)
-    prior = uow.requests.count_on_account(
-        account.id, ("rejected", "withdrawn"), now - timedelta(days=30)
-    )
+    prior = source.rejected_or_withdrawn(account.id, now - timedelta(days=30))
+    age_days = max(0, (now - account.created_at).days)
+    off_hours, pair, approved, approvers = _operator_facts(history, subject, now)
     return risk.RiskFacts(
-        account_age_days=max(0, (now - account.created_at).days),
+        account_age_days=age_days,
+        days_since_login=risk.days_since_login(events, now, age_days),
         other_restrictions_90d=sum(
             1
             for r in account.restrictions
@@ -192,7 +282,7 @@ def _risk_facts(
             and r.reason_class is not ReasonClass.NON_LIFTABLE
         ),
         earlier_thaws=sum(1 for r in account.restrictions if r.status == "lifted"),
-        linked_restricted_accounts=uow.accounts.linked_restricted(account.id),
+        linked_restricted_accounts=source.linked_restricted(account.id),
         evidence_age_hours=0
         if newest_evidence is None
         else max(0, int((subject.evidence_as_of - newest_evidence).total_seconds() // 3600)),
@@ -202,8 +292,13 @@ def _risk_facts(
         requester_30d=month,
         credential_changes_7d=counts["credential_changes_7d"],
         sim_or_phone_changes_7d=counts["sim_or_phone_changes_7d"],
+        sim_swaps_7d=counts["sim_swaps_7d"],
         new_device_logins_24h=counts["new_device_logins_24h"],
         new_country_logins_24h=counts["new_country_logins_24h"],
         new_country_logins_7d=counts["new_country_logins_7d"],
         withdrawal_addresses_added_7d=counts["withdrawal_addresses_added_7d"],
+        off_hours=off_hours,
+        pair_approvals_30d=pair,
+        requester_approved_30d=approved,
+        requester_approvers_30d=approvers,
     )

@@ -65,14 +65,14 @@ class TrustedKey:
 
 
 def _verifier(
-    key: TrustedKey, records: list[tuple[str, SignedCheckpoint]], *, keep_nodes: bool
+    key: TrustedKey, records: list[tuple[str, SignedCheckpoint]], *, stored_tree: bool
 ) -> LogVerifier:
     return LogVerifier(
         origin=key.origin,
         public_key=key.public_key,
         signature_ok=signature_check(key.public_key),
         records=records,
-        keep_nodes=keep_nodes,
+        stored_tree=stored_tree,
     )
 
 
@@ -88,17 +88,23 @@ def verify_database(
         stored_checkpoints = tx.audit.tree.checkpoints()
     witnessed, witness_errors = read_witness()
     records = [("database", c) for c in stored_checkpoints] + [("witness", c) for c in witnessed]
-    verifier = _verifier(key, records, keep_nodes=True)
+    verifier = _verifier(key, records, stored_tree=True)
     for message in witness_errors:
         verifier.report.add(None, message)
     with uow() as tx:
         tree = tx.audit.tree
         for chunk in tree.iter_stored_events(batch=batch):
             start = verifier.size
-            for event in chunk:
-                if event.stored_leaf is None:
-                    verifier.missing_leaf(verifier.size)
-                verifier.add(event.seq, event.leaf, event.stored_leaf)
+            # Sequence numbers ascend, so the chunk lines up with positions start.. exactly
+            # when its ends do; if not (a row deleted, moved, inserted), read leaves by position.
+            aligned = chunk[0][0] == start and chunk[-1][0] == start + len(chunk) - 1
+            by_position = None if aligned else tree.leaves(start, start + len(chunk))
+            if by_position is None:
+                for seq, _, leaf, stored in chunk:
+                    verifier.add(seq, leaf, stored)
+            else:
+                for i, (seq, _, leaf, _) in enumerate(chunk):
+                    verifier.add(seq, leaf, by_position.get(start + i))
             _compare_nodes(
                 verifier, verifier.take_nodes(), tree.interior_nodes_completed(start, verifier.size)
             )
@@ -119,11 +125,14 @@ def _compare_nodes(
     recomputed: dict[merkle.NodeKey, bytes],
     stored: dict[merkle.NodeKey, bytes],
 ) -> None:
+    if recomputed == stored:
+        return
     for key in sorted(recomputed.keys() | stored.keys(), key=lambda k: k[1] << k[0]):
         if recomputed.get(key) != stored.get(key):
             level, position = key
+            first, last = position << level, ((position + 1) << level) - 1
             verifier.report.add(
-                position << level, f"stored tree node {key} is not the hash of its leaves"
+                None, f"stored tree node {key}, over events {first}..{last}, is not their hash"
             )
 
 
@@ -141,7 +150,7 @@ def export_log(
     witness = witness_lines()
     with uow() as tx:
         for chunk in tx.audit.tree.iter_stored_events():
-            writer.add_events(event.canonical for event in chunk)
+            writer.add_events(canonical for _, canonical, _, _ in chunk)
     writer.finish(checkpoints=checkpoints, witness_lines=witness, public_key=key.document())
     return writer.events
 
@@ -160,7 +169,7 @@ def verify_export(reader: ExportReader, *, pinned: TrustedKey | None = None) -> 
         report = Report()
         report.add(None, problem or "no public key to verify against")
         return report
-    verifier = _verifier(key, records, keep_nodes=False)
+    verifier = _verifier(key, records, stored_tree=False)
     if pinned is not None and shipped is not None and shipped != pinned:
         verifier.report.add(None, "the export's public key is not the one pinned")
     elif problem:
@@ -170,7 +179,10 @@ def verify_export(reader: ExportReader, *, pinned: TrustedKey | None = None) -> 
     leaf_hash = merkle.leaf_hash
     for seq, line in reader.events():
         verifier.add(seq, leaf_hash(line))
-    return verifier.finish()
+    report = verifier.finish()
+    if report.size and not report.checkpoints:
+        report.add(None, "no signed checkpoint covers any event of this export: it proves nothing")
+    return report
 
 
 def _shipped_key(reader: ExportReader) -> tuple[TrustedKey | None, str | None]:

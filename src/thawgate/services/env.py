@@ -39,6 +39,8 @@ class Env:
     backoff_scale: float = 1.0
     hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
     remote_accounts: AccountSystem | None = None
+    # Follows the database's active policy version (services/policy_admin.ActivePolicyWatch).
+    policy_watch: Callable[[Env], None] | None = None
 
     def account_system(self, uow: UnitOfWork, now: datetime | None = None) -> AccountSystem:
         """The configured account system: a remote one, else Thawgate's own tables."""
@@ -48,6 +50,8 @@ class Env:
 
     @property
     def policy(self) -> RequestPolicy:
+        if self.policy_watch is not None:
+            self.policy_watch(self)
         return self.policies[self.active_version]
 
     def fault_point(self, name: str) -> None:

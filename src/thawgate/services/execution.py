@@ -26,6 +26,7 @@ from thawgate.domain.errors import Conflict
 from thawgate.domain.model import Restriction
 from thawgate.domain.request import Request
 from thawgate.services import audit
+from thawgate.services.approval_backing import void_unbacked
 from thawgate.services.env import Env
 from thawgate.services.ports import (
     AccountSystem,
@@ -34,6 +35,7 @@ from thawgate.services.ports import (
     UnknownOutcome,
     VersionConflict,
 )
+from thawgate.services.prefetch import Prefetched, prefetch
 from thawgate.services.review import reassess, settle_reassessment
 
 SYSTEM = "system"
@@ -50,49 +52,63 @@ class RunResult:
     failed: int
 
 
+class _LeaseLost(Exception):
+    """A job's lease ran out and another worker claimed it: leave it to them."""
+
+
+TROUBLE = (VersionConflict, OperationalError, AccountSystemUnavailable, UnknownOutcome, _LeaseLost)
+
+
 def run_once(
     make_uow: Callable[[], UnitOfWork], env: Env, *, worker: str, lease: timedelta, batch: int
 ) -> RunResult:
-    """Claim up to `batch` jobs and settle them in one transaction, each in a savepoint.
+    """Claim up to `batch` jobs and settle them in one transaction.
 
     One commit for the batch: all of it lands or none does (a crash leaves the jobs to be
-    re-claimed when the lease runs out). A job that fails is rolled back to its savepoint and
-    settled on its own afterwards (retry, stale, or failed).
+    re-claimed when the lease runs out). If any job of the batch runs into trouble, the batch is
+    rolled back whole and its jobs are settled one transaction each, where each trouble is
+    handled on its own (retry, stale, or failed). A remote account system sees the same
+    idempotency keys again, and replays.
     """
     with make_uow() as uow:
         jobs = uow.jobs.claim(worker, env.clock(), lease, batch)
         uow.commit()
-    tally = {"executed": 0, "moved": 0, "retried": 0, "failed": 0}
     if not jobs:
         return RunResult(0, 0, 0, 0, 0)
-    troubled: list[tuple[Job, Exception]] = []
-    with make_uow() as uow:
+    tally = {"executed": 0, "moved": 0, "retried": 0, "failed": 0}
+    try:
+        with make_uow() as uow:
+            uow.audit.defer()  # lock the log's head only at the commit
+            batch_reads = prefetch(uow, [j.request_id for j in jobs], env.clock())
+            outcomes = []
+            for job in jobs:
+                outcomes.append(execute_request(uow, env, job.request_id, batch_reads))
+                if not uow.jobs.finish(job.id, worker, "done"):
+                    raise _LeaseLost(job.id)
+            env.fault_point("before_commit")
+            uow.commit()
+        for outcome in outcomes:
+            tally[outcome] += 1
+    except TROUBLE:
         for job in jobs:
-            savepoint = uow.conn.begin_nested()
-            try:
-                outcome = execute_request(uow, env, job.request_id)
-            except (
-                VersionConflict,
-                OperationalError,
-                AccountSystemUnavailable,
-                UnknownOutcome,
-            ) as exc:
-                savepoint.rollback()
-                troubled.append((job, exc))
-                continue
-            if uow.jobs.finish(job.id, worker, "done"):
-                savepoint.commit()
-                tally[outcome] += 1
-            else:  # the lease ran out and another worker owns the job now
-                savepoint.rollback()
-                tally["retried"] += 1
-        env.fault_point("before_commit")
-        uow.commit()
-    for job, exc in troubled:
-        tally[_settle_trouble(make_uow, env, job, worker, exc)] += 1
+            tally[_settle_alone(make_uow, env, job, worker)] += 1
     return RunResult(
         len(jobs), tally["executed"], tally["moved"], tally["retried"], tally["failed"]
     )
+
+
+def _settle_alone(make_uow: Callable[[], UnitOfWork], env: Env, job: Job, worker: str) -> str:
+    """One job, one transaction: the path for a batch that ran into trouble."""
+    try:
+        with make_uow() as uow:
+            outcome = execute_request(uow, env, job.request_id)
+            if not uow.jobs.finish(job.id, worker, "done"):
+                return "retried"  # another worker owns the job now
+            env.fault_point("before_commit")
+            uow.commit()
+            return outcome
+    except TROUBLE as trouble:
+        return _settle_trouble(make_uow, env, job, worker, trouble)
 
 
 def _settle_trouble(
@@ -104,11 +120,28 @@ def _settle_trouble(
     return _retry_or_fail(make_uow(), env, job.id, job.request_id, job.attempts, worker, error)
 
 
-def execute_request(uow: UnitOfWork, env: Env, request_id: str) -> str:
-    request = uow.requests.get(request_id, for_update=True)
+def execute_request(
+    uow: UnitOfWork, env: Env, request_id: str, batch_reads: Prefetched | None = None
+) -> str:
+    if batch_reads is not None and batch_reads.covers(request_id):
+        request: Request | None = batch_reads.requests[request_id]
+    else:
+        request, batch_reads = uow.requests.get(request_id, for_update=True), None
     if request is None or request.status != "approved":
         return "moved"  # withdrawn, rejected or already executed: nothing to apply
-    a = reassess(uow, env, request)
+    if void_unbacked(uow, env, request, actor=SYSTEM):
+        return "moved"  # an approval's grant lapsed or was revoked: back to review (item 8)
+    if batch_reads is None:
+        a = reassess(uow, env, request)
+    else:
+        a = reassess(
+            uow,
+            env,
+            request,
+            account=batch_reads.accounts[request.account_id],
+            requester=batch_reads.principals.get(request.requester),
+            source=batch_reads.facts,
+        )
     if settle_reassessment(uow, env, request, a, actor=SYSTEM):
         return "moved"
     now = env.clock()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,9 @@ def load_world(
     with uow:
         now = env.clock()
         for p in principals:
+            existing = uow.principals.get(p.id)
+            if existing is not None and not existing.active:
+                p = replace(p, active=False)  # a reload never lifts a suspension
             report.principals += uow.principals.upsert(p, now)
         known = {p.id for p in uow.principals.all()} | {"system"}
         for n, acct in enumerate(accounts):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.clauses import check_floor, open_clauses
 from thawgate.domain.errors import Conflict, NotFound, SeparationOfDuties, Stale
-from thawgate.domain.model import Principal
+from thawgate.domain.model import Account, Principal
 from thawgate.domain.request import Evidence, Request
 from thawgate.policy.authz import RequestResource
 from thawgate.services import audit
-from thawgate.services.assess import Assessment, Subject, assess
+from thawgate.services.approval_backing import void_unbacked
+from thawgate.services.assess import Assessment, FactSource, Subject, assess
 from thawgate.services.env import Env, actor_of, authorize, refuse
 
 
@@ -27,7 +28,7 @@ def approve(
         if request.status != "pending_approval":
             raise Conflict(f"request {request.id} is {request.status}, not pending_approval")
         now = env.clock()
-        a = reassess(uow, env, request)
+        a = reassess(uow, env, request, approver=actor.id)
         try:
             check_floor(
                 approver=actor,
@@ -61,6 +62,7 @@ def approve(
                 f"the request changed since it was reviewed ({request.status_reason}); "
                 "its approvals were cleared"
             )
+        void_unbacked(uow, env, request, actor=actor.id)  # floor item 8, before counting
         try:
             approval = request.add_approval(
                 approver=actor, placers=a.placers, comment=comment, now=now
@@ -90,9 +92,21 @@ def approve(
         return request
 
 
-def reassess(uow: UnitOfWork, env: Env, request: Request) -> Assessment:
-    account = uow.accounts.get(request.account_id)
-    requester = uow.principals.get(request.requester)
+def reassess(
+    uow: UnitOfWork,
+    env: Env,
+    request: Request,
+    *,
+    account: Account | None = None,
+    requester: Principal | None = None,
+    source: FactSource | None = None,
+    approver: str | None = None,
+) -> Assessment:
+    """Judge a stored request again on the current state (prefetched parts may be passed).
+
+    The approvals held, plus an arriving `approver`'s, are scored for pair recurrence."""
+    account = account or uow.accounts.get(request.account_id)
+    requester = requester or uow.principals.get(request.requester, as_of=env.clock())
     if account is None or requester is None:
         raise NotFound(f"request {request.id} refers to a missing account or requester")
     return assess(
@@ -107,8 +121,15 @@ def reassess(uow: UnitOfWork, env: Env, request: Request) -> Assessment:
             evidence_as_of=request.evidence_as_of or request.created_at,
             duration_hours=request.duration_hours,
             request_id=request.id,
+            submitted_at=request.created_at,
+            approvers=tuple(
+                dict.fromkeys(
+                    [*(a.principal for a in request.approvals), *([approver] if approver else [])]
+                )
+            ),
         ),
         env.clock(),
+        source,
     )
 
 

@@ -21,15 +21,12 @@ class LocalAccountSystem:
         self.now = now
 
     def lift_restriction(self, *, restriction_id: str, expected_version: int, key: str) -> int:
-        r = self.accounts.restriction(restriction_id)
-        if r is None or r.version != expected_version or not r.is_active:
-            raise VersionConflict(restriction_id, self.read(restriction_id))
-        r.lift()
-        if not self.accounts.save_restriction(
-            r, expected_version=expected_version, now=self.now, lifted_by=key.split(":", 1)[0]
+        """One compare-and-swap; read only to explain a conflict."""
+        if not self.accounts.lift_if_at(
+            restriction_id, expected_version, now=self.now, lifted_by=key.split(":", 1)[0]
         ):
             raise VersionConflict(restriction_id, self.read(restriction_id))
-        return r.version
+        return expected_version + 1
 
     def remove_binding(self, *, binding_id: str, expected_version: int, key: str) -> int:
         del key  # one transaction: the key is not needed to settle anything

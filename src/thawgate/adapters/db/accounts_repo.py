@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from thawgate.adapters.db.tables import account_events, accounts, bindings, restrictions
+from thawgate.domain.catalog import NON_LIFTABLE_REASONS
 from thawgate.domain.model import Account, AccountEvent, Binding, Restriction
 
 
@@ -40,6 +41,79 @@ class AccountRepository:
             ],
             bindings=[_binding(b) for b in self.conn.execute(bq.order_by(bindings.c.bound_at))],
         )
+
+    def get_many(self, account_ids: list[str]) -> dict[str, Account]:
+        """Several accounts with their restrictions and bindings, in three queries."""
+        if not account_ids:
+            return {}
+        aq = sa.select(accounts).where(accounts.c.id.in_(account_ids))
+        rq = sa.select(restrictions).where(restrictions.c.account_id.in_(account_ids))
+        bq = sa.select(bindings).where(bindings.c.account_id.in_(account_ids))
+        if self.lock_rows:
+            aq, rq, bq = aq.with_for_update(), rq.with_for_update(), bq.with_for_update()
+        found = {
+            row.id: Account(id=row.id, created_at=row.created_at)
+            for row in self.conn.execute(aq.order_by(accounts.c.id))
+        }
+        for row in self.conn.execute(rq.order_by(restrictions.c.placed_at)):
+            found[row.account_id].restrictions.append(_restriction(row))
+        for row in self.conn.execute(bq.order_by(bindings.c.bound_at)):
+            found[row.account_id].bindings.append(_binding(row))
+        return found
+
+    def events_many(self, account_ids: list[str], since: datetime) -> dict[str, list[AccountEvent]]:
+        out: dict[str, list[AccountEvent]] = {a: [] for a in account_ids}
+        if not account_ids:
+            return out
+        q = (
+            sa.select(account_events)
+            .where(account_events.c.account_id.in_(account_ids), account_events.c.at >= since)
+            .order_by(account_events.c.at, account_events.c.id)
+        )
+        for r in self.conn.execute(q):
+            out[r.account_id].append(
+                AccountEvent(
+                    type=r.type,
+                    at=r.at,
+                    ip=r.ip,
+                    country=r.country,
+                    device=r.device,
+                    amount_usd=r.amount_usd,
+                    address=r.address,
+                    received_at=r.received_at,
+                )
+            )
+        return out
+
+    def linked_restricted_many(self, account_ids: list[str]) -> dict[str, int]:
+        """`linked_restricted` for several accounts in one query."""
+        out = dict.fromkeys(account_ids, 0)
+        if not account_ids:
+            return out
+        me = account_events.alias("me")
+        other = account_events.alias("other")
+
+        def pairs(column: str) -> sa.Select[tuple[str, str]]:
+            return (
+                sa.select(me.c.account_id.label("mine"), other.c.account_id.label("theirs"))
+                .join(other, other.c[column] == me.c[column])
+                .where(
+                    me.c.account_id.in_(account_ids),
+                    other.c.account_id != me.c.account_id,
+                    me.c[column].is_not(None),
+                )
+            )
+
+        linked = sa.union(pairs("device"), pairs("ip")).subquery()
+        q = (
+            sa.select(linked.c.mine, sa.func.count(sa.distinct(restrictions.c.account_id)))
+            .join(restrictions, restrictions.c.account_id == linked.c.theirs)
+            .where(restrictions.c.status == "active")
+            .group_by(linked.c.mine)
+        )
+        for mine, n in self.conn.execute(q):
+            out[mine] = int(n)
+        return out
 
     def add(self, account_id: str, created_at: datetime) -> None:
         self.conn.execute(sa.insert(accounts).values(id=account_id, created_at=created_at))
@@ -119,6 +193,27 @@ class AccountRepository:
             sa.update(restrictions)
             .where(restrictions.c.id == r.id, restrictions.c.version == expected_version)
             .values(**values)
+        )
+        return result.rowcount == 1
+
+    def lift_if_at(
+        self, restriction_id: str, expected_version: int, *, now: datetime, lifted_by: str
+    ) -> bool:
+        """Lift an active, liftable restriction at exactly this version. False if it is not."""
+        result = self.conn.execute(
+            sa.update(restrictions)
+            .where(
+                restrictions.c.id == restriction_id,
+                restrictions.c.version == expected_version,
+                restrictions.c.status == "active",
+                restrictions.c.reason.not_in(sorted(NON_LIFTABLE_REASONS)),
+            )
+            .values(
+                status="lifted",
+                version=expected_version + 1,
+                changed_at=now,
+                lifted_by_request=lifted_by,
+            )
         )
         return result.rowcount == 1
 

@@ -1,4 +1,9 @@
-"""Principals and their bearer tokens (stored only as SHA-256)."""
+"""Principals and their bearer tokens (stored only as SHA-256).
+
+Given a moment (`as_of`, or the token check's `now`), a principal comes back with its effective
+roles: its load-file roles plus its active, unexpired grants. Without one, only the load-file
+roles (what `upsert` writes).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from thawgate.adapters.db.grants_repo import GrantRepository
 from thawgate.adapters.db.tables import api_tokens, principals
+from thawgate.domain.grants import with_roles
 from thawgate.domain.model import Principal
 
 
@@ -15,11 +22,28 @@ class PrincipalRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def get(self, principal_id: str) -> Principal | None:
+    def get(self, principal_id: str, *, as_of: datetime | None = None) -> Principal | None:
         row = self.conn.execute(
             sa.select(principals).where(principals.c.id == principal_id)
         ).first()
-        return None if row is None else _principal(row)
+        return None if row is None else self._effective([_principal(row)], as_of)[0]
+
+    def get_many(
+        self, principal_ids: list[str], *, as_of: datetime | None = None
+    ) -> dict[str, Principal]:
+        if not principal_ids:
+            return {}
+        q = sa.select(principals).where(principals.c.id.in_(principal_ids))
+        found = self._effective([_principal(row) for row in self.conn.execute(q)], as_of)
+        return {p.id: p for p in found}
+
+    def _effective(self, found: list[Principal], as_of: datetime | None) -> list[Principal]:
+        if as_of is None or not found:
+            return found
+        granted = GrantRepository(self.conn, lock_rows=False).granted_roles(
+            [p.id for p in found], as_of
+        )
+        return [with_roles(p, p.roles | granted[p.id]) if p.id in granted else p for p in found]
 
     def upsert(self, p: Principal, now: datetime) -> bool:
         """Insert or update by id. True when something changed."""
@@ -63,7 +87,13 @@ class PrincipalRepository:
             .where(api_tokens.c.token_sha256 == token_sha256, api_tokens.c.expires_at > now)
         )
         row = self.conn.execute(q).first()
-        return None if row is None else _principal(row)
+        return None if row is None else self._effective([_principal(row)], now)[0]
+
+    def set_active(self, principal_id: str, *, active: bool) -> bool:
+        result = self.conn.execute(
+            sa.update(principals).where(principals.c.id == principal_id).values(active=active)
+        )
+        return result.rowcount == 1
 
     def all(self) -> list[Principal]:
         return [

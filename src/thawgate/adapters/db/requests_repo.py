@@ -25,6 +25,14 @@ class RequestRepository:
         row = self.conn.execute(q).first()
         return None if row is None else _request(row)
 
+    def get_many(self, request_ids: list[str], *, for_update: bool = False) -> dict[str, Request]:
+        if not request_ids:
+            return {}
+        q = sa.select(requests).where(requests.c.id.in_(request_ids))
+        if for_update and self.lock_rows:
+            q = q.with_for_update()
+        return {row.id: _request(row) for row in self.conn.execute(q.order_by(requests.c.id))}
+
     def facts(self, request_id: str) -> dict[str, Any]:
         q = sa.select(requests.c.facts).where(requests.c.id == request_id)
         return dict(self.conn.execute(q).scalar_one())
@@ -129,6 +137,61 @@ class RequestRepository:
         )
         row = self.conn.execute(q).one()
         return int(row[0] or 0), int(row[1] or 0)
+
+    def requester_volume_many(
+        self, requesters: list[str], day_start: datetime, now: datetime
+    ) -> dict[str, tuple[int, int]]:
+        out = dict.fromkeys(requesters, (0, 0))
+        if not requesters:
+            return out
+        month_start = day_start - timedelta(days=30)
+        today = sa.func.sum(sa.case((requests.c.created_at >= day_start, 1), else_=0))
+        before = sa.func.sum(sa.case((requests.c.created_at < day_start, 1), else_=0))
+        q = (
+            sa.select(requests.c.requester, today, before)
+            .where(
+                requests.c.requester.in_(requesters),
+                requests.c.created_at >= month_start,
+                requests.c.created_at <= now,
+            )
+            .group_by(requests.c.requester)
+        )
+        for requester, t, b in self.conn.execute(q):
+            out[requester] = (int(t or 0), int(b or 0))
+        return out
+
+    def requester_history(
+        self, requester: str, since: datetime, until: datetime
+    ) -> list[tuple[datetime, tuple[str, ...]]]:
+        """(filed at, who approved it) for the requester's requests filed in [since, until)."""
+        q = sa.select(requests.c.created_at, requests.c.approvals).where(
+            requests.c.requester == requester,
+            requests.c.created_at >= since,
+            requests.c.created_at < until,
+        )
+        return [
+            (row.created_at, tuple(str(a["principal"]) for a in row.approvals or ()))
+            for row in self.conn.execute(q)
+        ]
+
+    def count_on_accounts(
+        self, account_ids: list[str], statuses: tuple[str, ...], since: datetime
+    ) -> dict[str, int]:
+        out = dict.fromkeys(account_ids, 0)
+        if not account_ids:
+            return out
+        q = (
+            sa.select(requests.c.account_id, sa.func.count())
+            .where(
+                requests.c.account_id.in_(account_ids),
+                requests.c.status.in_(statuses),
+                requests.c.created_at >= since,
+            )
+            .group_by(requests.c.account_id)
+        )
+        for account_id, n in self.conn.execute(q):
+            out[account_id] = int(n)
+        return out
 
     def due_for_expiry(self, now: datetime, pending_hours: int, limit: int = 100) -> list[str]:
         q = (

@@ -124,6 +124,9 @@ account_events = sa.Table(
     sa.Column("amount_usd", sa.String(32), nullable=True),
     sa.Column("address", sa.String(256), nullable=True),
     sa.Index("ix_account_events_account_id_at", "account_id", "at"),
+    # The linked-accounts risk factor joins accounts on a shared device or IP.
+    sa.Index("ix_account_events_device", "device"),
+    sa.Index("ix_account_events_ip", "ip"),
 )
 
 requests = sa.Table(
@@ -236,4 +239,97 @@ policy_versions = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("activated_by", sa.String(128), nullable=True),
     sa.Column("activated_at", UtcDateTime, nullable=True),
+    # Who asked for the current activation (an upload, or a re-upload of a retired version):
+    # a second policy admin must approve it (migration 0004).
+    sa.Column("proposed_by", sa.String(128), nullable=True),
+    sa.Column("proposed_at", UtcDateTime, nullable=True),
+)
+
+# The audit log's Merkle tree (RFC 6962), written in the transaction of each audit event: one row
+# per complete subtree. (level, position) covers the leaves [position * 2**level,
+# (position + 1) * 2**level); level 0 holds the leaf hashes. Append-only (see migration 0003).
+audit_nodes = sa.Table(
+    "audit_nodes",
+    metadata,
+    sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column(
+        "position",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("hash", sa.LargeBinary(32), nullable=False),
+)
+
+# Signed checkpoints of the audit log: C2SP signed notes, one per tree size. Append-only.
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column(
+        "size",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("origin", sa.String(256), nullable=False),
+    sa.Column("root_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("key_id", sa.String(8), nullable=False),
+    sa.Column("signature", sa.LargeBinary(64), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+)
+
+# Central authority (migration 0004). A role grant: proposed by one access admin, approved by a
+# second, lapsing at expires_at; revoked with one key. Effective roles = load-file roles + the
+# active, unexpired grants (adapters/db/grants_repo.py).
+grants = sa.Table(
+    "grants",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("principal_id", sa.String(128), sa.ForeignKey("principals.id"), nullable=False),
+    sa.Column("role", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | active | revoked | expired
+    sa.Column("justification", sa.Text, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("proposed_by", sa.String(128), nullable=False),
+    sa.Column("proposed_at", UtcDateTime, nullable=False),
+    sa.Column("approved_by", sa.String(128), nullable=True),
+    sa.Column("approved_at", UtcDateTime, nullable=True),
+    sa.Column("ended_by", sa.String(128), nullable=True),
+    sa.Column("ended_at", UtcDateTime, nullable=True),
+    sa.Column("end_reason", sa.Text, nullable=True),
+    sa.Column("reviewed_by", sa.String(128), nullable=True),
+    sa.Column("reviewed_at", UtcDateTime, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_grants_principal_id_status", "principal_id", "status"),
+    sa.Index("ix_grants_status_expires_at", "status", "expires_at"),
+)
+
+# Alerts: break-glass and other events someone must look at (GET /v1/alerts).
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),  # info | warning | critical
+    sa.Column("subject", sa.String(256), nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=True),
+    sa.Column("data", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("acknowledged_by", sa.String(128), nullable=True),
+    sa.Column("acknowledged_at", UtcDateTime, nullable=True),
+    sa.Index("ix_alerts_created_at", "created_at"),
+)
+
+# Access reviews: one row per verdict (confirm | revoke) on a grant.
+access_reviews = sa.Table(
+    "access_reviews",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("grant_id", sa.String(64), sa.ForeignKey("grants.id"), nullable=False),
+    sa.Column("reviewer", sa.String(128), nullable=False),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Index("ix_access_reviews_grant_id", "grant_id"),
 )

@@ -7,8 +7,11 @@ from types import TracebackType
 import sqlalchemy as sa
 
 from thawgate.adapters.db.accounts_repo import AccountRepository
+from thawgate.adapters.db.alerts_repo import AlertRepository
 from thawgate.adapters.db.audit_repo import AuditRepository
+from thawgate.adapters.db.grants_repo import GrantRepository
 from thawgate.adapters.db.jobs_repo import JobRepository
+from thawgate.adapters.db.policy_versions_repo import PolicyVersionRepository
 from thawgate.adapters.db.principals_repo import PrincipalRepository
 from thawgate.adapters.db.relocks_repo import RelockRepository
 from thawgate.adapters.db.requests_repo import RequestRepository
@@ -23,6 +26,9 @@ class UnitOfWork:
     jobs: JobRepository
     audit: AuditRepository
     relocks: RelockRepository
+    grants: GrantRepository
+    alerts: AlertRepository
+    policy_versions: PolicyVersionRepository
 
     def __init__(self, engine: sa.Engine, *, readonly: bool = False) -> None:
         self.engine = engine
@@ -53,6 +59,9 @@ class UnitOfWork:
         self.relocks = RelockRepository(conn)
         self.jobs = JobRepository(conn, skip_locked=postgres)
         self.audit = AuditRepository(conn, lock_rows=postgres)
+        self.grants = GrantRepository(conn, lock_rows=postgres)
+        self.alerts = AlertRepository(conn)
+        self.policy_versions = PolicyVersionRepository(conn, lock_rows=postgres)
         return self
 
     def __exit__(
@@ -73,6 +82,7 @@ class UnitOfWork:
     def commit(self) -> None:
         if self._tx is None:
             raise RuntimeError("commit outside the unit of work")
+        self.audit.flush()  # deferred audit events land in the same transaction
         self._tx.commit()
 
     def rollback(self) -> None:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from thawgate.bootstrap import App
 from thawgate.domain.errors import ValidationFailed
 from thawgate.domain.model import Principal
-from thawgate.entrypoints.api import problems
+from thawgate.entrypoints.api import audit_routes, authority_routes, problems
 from thawgate.entrypoints.api.schemas import (
     AnswerIn,
     ApprovalIn,
@@ -37,6 +37,8 @@ def create_app(app: App) -> FastAPI:
     )
     problems.install(api)
     api.include_router(_router(app), prefix="/v1")
+    api.include_router(audit_routes.router(app), prefix="/v1")
+    api.include_router(authority_routes.router(app), prefix="/v1")
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> JSON:
@@ -60,7 +62,8 @@ def _router(app: App) -> APIRouter:  # one closure per route, by design
     @router.get("/accounts/{account_id}")
     def get_account(account_id: str, actor: Actor) -> JSON:
         return account_json(
-            queries.get_account(app.uow(readonly=True), env, actor=actor, account_id=account_id)
+            queries.get_account(app.uow(readonly=True), env, actor=actor, account_id=account_id),
+            actor,
         )
 
     @router.post("/accounts/{account_id}/restrictions", status_code=201)
@@ -75,7 +78,7 @@ def _router(app: App) -> APIRouter:  # one closure per route, by design
             note=body.note,
             expires_at=body.expires_at,
         )
-        return restriction_json(r)
+        return restriction_json(r, actor)
 
     @router.patch("/accounts/{account_id}/restrictions/{restriction_id}")
     def amend_restriction(
@@ -91,7 +94,7 @@ def _router(app: App) -> APIRouter:  # one closure per route, by design
             scope=body.scope.value if body.scope else None,
             note=body.note,
         )
-        return restriction_json(r)
+        return restriction_json(r, actor)
 
     @router.post("/accounts/{account_id}/events", status_code=202)
     def ingest(account_id: str, body: list[EventIn], actor: Actor) -> JSON:

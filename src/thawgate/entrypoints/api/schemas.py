@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from thawgate.domain.catalog import EventType, EvidenceType, Reason, Scope
-from thawgate.domain.model import Account, AccountEvent, Restriction
+from thawgate.domain.model import Account, AccountEvent, Principal, Restriction
+from thawgate.domain.need_to_know import shown_reason
 from thawgate.domain.request import Evidence, Request
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -120,25 +121,27 @@ def request_json(r: Request) -> dict[str, object]:
     }
 
 
-def restriction_json(r: Restriction) -> dict[str, object]:
+def restriction_json(r: Restriction, viewer: Principal) -> dict[str, object]:
+    shown = shown_reason(viewer, reason=r.reason, note=r.note)  # need to know: no tipping-off
     return {
         "id": r.id,
         "scope": r.scope,
-        "reason": r.reason,
+        "reason": shown.reason,
+        "owning_team": shown.owning_team,
         "status": r.status,
         "placed_by": r.placed_by,
         "placed_at": r.placed_at.isoformat(),
         "expires_at": None if r.expires_at is None else r.expires_at.isoformat(),
-        "note": r.note,
+        "note": shown.note,
         "version": r.version,
     }
 
 
-def account_json(a: Account) -> dict[str, object]:
+def account_json(a: Account, viewer: Principal) -> dict[str, object]:
     return {
         "id": a.id,
         "created_at": a.created_at.isoformat(),
-        "restrictions": [restriction_json(r) for r in a.restrictions],
+        "restrictions": [restriction_json(r, viewer) for r in a.restrictions],
         "bindings": [
             {
                 "id": b.id,

@@ -1,0 +1,245 @@
+"""The audit log's stored Merkle tree and checkpoints, and the event reader that verification
+and export stream through.
+
+The tree is a table of complete subtrees, keyed by (level, position): a root or a proof reads
+O(log n) rows by primary key. Rows are only ever inserted, like the events themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from hashlib import sha256
+from typing import Any, TypeAlias
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from thawgate.adapters.db.tables import audit_checkpoints, audit_events, audit_nodes
+from thawgate.domain import merkle
+from thawgate.domain.audit_event import canonical_at, canonical_event, canonical_json
+from thawgate.domain.checkpoint import SignedCheckpoint
+
+NODES_PER_QUERY = 200  # bound parameters stay well under SQLite's limit
+
+
+# An event as verification and export see it: (seq, its JCS bytes, their leaf hash, the stored
+# leaf hash at position seq). A plain tuple: a named one costs more to build than the hashing.
+StoredEvent: TypeAlias = tuple[int, bytes, bytes, bytes | None]
+
+
+class AuditTree:
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    # -- nodes --------------------------------------------------------------------------------
+
+    def nodes(self, keys: Iterable[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
+        """Nodes by primary key, in plain SQL: building and compiling the statement with
+        SQLAlchemy costs 20 times the lookup, and a proof should take well under a millisecond.
+        (An OR of key lookups, not a row-value IN list, which SQLite answers with a scan.)"""
+        wanted = sorted(set(keys))
+        found: dict[merkle.NodeKey, bytes] = {}
+        for i in range(0, len(wanted), NODES_PER_QUERY):
+            chunk = wanted[i : i + NODES_PER_QUERY]
+            query = _NODES_BY_KEY + " OR ".join([_KEY] * len(chunk))
+            params = tuple(x for key in chunk for x in key)
+            rows = self.conn.exec_driver_sql(sql(self.conn, query), params)
+            found.update({(lv, p): bytes(h) for lv, p, h in rows})
+        return found
+
+    def require(self, keys: Iterable[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
+        """The nodes, all of them, or LookupError naming the first one missing."""
+        wanted = set(keys)
+        found = self.nodes(wanted)
+        missing = sorted(wanted - found.keys())
+        if missing:
+            raise LookupError(f"the stored audit tree lacks node {missing[0]}")
+        return found
+
+    def frontier(self, size: int) -> merkle.Frontier:
+        keys = merkle.Frontier.keys(size)
+        found = self.require(keys)
+        return merkle.Frontier(size, [found[k] for k in keys])
+
+    def add_nodes(self, rows: Sequence[merkle.Node]) -> None:
+        if rows:
+            self.conn.exec_driver_sql(sql(self.conn, _NODES_INSERT), list(rows))
+
+    def leaves(self, start: int, end: int) -> dict[int, bytes]:
+        """Stored leaf hashes by position, for positions in [start, end)."""
+        q = sa.select(audit_nodes.c.position, audit_nodes.c.hash).where(
+            audit_nodes.c.level == 0, audit_nodes.c.position >= start, audit_nodes.c.position < end
+        )
+        return {int(p): bytes(h) for p, h in self.conn.execute(q)}
+
+    def interior_nodes_completed(self, start: int, end: int) -> dict[merkle.NodeKey, bytes]:
+        """Stored nodes above the leaves whose last leaf lies in [start, end)."""
+        found: dict[merkle.NodeKey, bytes] = {}
+        query = sql(self.conn, _NODES_IN_RANGE)
+        cursor = self.conn.connection.cursor()  # plain DB-API: a million rows in a full verify
+        try:
+            level = 1
+            while (1 << level) <= end:
+                # the last leaf of (level, p) is (p + 1) * 2**level - 1: within [start, end)
+                cursor.execute(query, (level, start >> level, (end >> level) - 1))
+                found.update({(level, p): bytes(h) for p, h in cursor.fetchall()})
+                level += 1
+        finally:
+            cursor.close()
+        return found
+
+    def nodes_beyond(self, size: int) -> list[merkle.NodeKey]:
+        """Stored nodes that reach past the first `size` leaves: none, in an intact log."""
+        q = sa.select(audit_nodes.c.level, sa.func.max(audit_nodes.c.position)).group_by(
+            audit_nodes.c.level
+        )
+        return [
+            (level, top)
+            for level, top in self.conn.execute(q)
+            if top is not None and top >= size >> level
+        ]
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def checkpoints(self) -> list[SignedCheckpoint]:
+        rows = self.conn.execute(sa.select(audit_checkpoints).order_by(audit_checkpoints.c.size))
+        return [_checkpoint(r) for r in rows]
+
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        q = sa.select(audit_checkpoints).order_by(audit_checkpoints.c.size.desc()).limit(1)
+        row = self.conn.execute(q).first()
+        return None if row is None else _checkpoint(row)
+
+    def checkpoint(self, size: int) -> SignedCheckpoint | None:
+        q = sa.select(audit_checkpoints).where(audit_checkpoints.c.size == size)
+        row = self.conn.execute(q).first()
+        return None if row is None else _checkpoint(row)
+
+    def add_checkpoint(self, cp: SignedCheckpoint) -> bool:
+        """Insert unless a checkpoint of that size exists. True if this one was stored."""
+        values = {
+            "size": cp.size,
+            "origin": cp.origin,
+            "root_hash": cp.root_hash,
+            "key_id": cp.key_id,
+            "signature": cp.signature,
+            "note": cp.note,
+            "at": cp.at,
+        }
+        dialect = self.conn.dialect.name
+        if dialect == "postgresql":
+            stmt: Any = postgresql.insert(audit_checkpoints).values(values)
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(audit_checkpoints).values(values)
+        else:  # pragma: no cover  # SQLite and PostgreSQL are the two supported databases
+            raise RuntimeError(f"unsupported database {dialect}")
+        result = self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["size"]))
+        return bool(result.rowcount)
+
+    # -- events -------------------------------------------------------------------------------
+
+    def count_events(self) -> int:
+        return int(
+            self.conn.execute(sa.select(sa.func.count()).select_from(audit_events)).scalar_one()
+        )
+
+    def stored_events(self, start: int, end: int) -> list[StoredEvent]:
+        """Events with start <= seq < end, in order, as verification and export read them."""
+        if self.conn.dialect.name == "sqlite":
+            return _sqlite_events(self.conn, start, end)
+        return _generic_events(self.conn, start, end)
+
+    def iter_stored_events(self, *, batch: int = 20_000) -> Iterator[list[StoredEvent]]:
+        """Every stored event in batches, by sequence number (gaps and all)."""
+        start = 0
+        top = self.conn.execute(sa.select(sa.func.max(audit_events.c.seq))).scalar()
+        while top is not None and start <= top:
+            yield self.stored_events(start, start + batch)
+            start += batch
+
+
+def sql(conn: sa.Connection, text: str) -> str:
+    """Plain SQL written with `?` markers, in the driver's own style (`%s` for psycopg)."""
+    return text if conn.dialect.paramstyle == "qmark" else text.replace("?", "%s")
+
+
+_NODES_BY_KEY = "SELECT level, position, hash FROM audit_nodes WHERE "
+_KEY = "(level = ? AND position = ?)"
+_NODES_INSERT = "INSERT INTO audit_nodes (level, position, hash) VALUES (?, ?, ?)"
+_NODES_IN_RANGE = (
+    "SELECT position, hash FROM audit_nodes WHERE level = ? AND position BETWEEN ? AND ?"
+)
+
+
+def _checkpoint(row: sa.Row[Any]) -> SignedCheckpoint:
+    return SignedCheckpoint(
+        origin=row.origin,
+        size=int(row.size),
+        root_hash=bytes(row.root_hash),
+        key_id=row.key_id,
+        signature=bytes(row.signature),
+        note=row.note,
+        at=row.at,
+    )
+
+
+_EVENTS_SQL = (
+    "SELECT e.seq, e.at, e.actor, e.action, e.subject, e.data, n.hash FROM audit_events e "
+    "LEFT JOIN audit_nodes n ON n.level = 0 AND n.position = e.seq "
+    "WHERE e.seq >= ? AND e.seq < ? ORDER BY e.seq"
+)
+
+
+def _sqlite_events(conn: sa.Connection, start: int, end: int) -> list[StoredEvent]:
+    """The fast path: SQLite keeps `data` as the JCS text it was hashed from, and `at` as
+    `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, so the event's bytes are spliced, not re-serialized.
+    Rows whose bytes do not give the stored leaf (rows written before migration 0003 kept
+    SQLAlchemy's JSON text, and tampered rows) are parsed and canonicalized instead."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(_EVENTS_SQL, (start, end))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    out: list[StoredEvent] = []
+    append, event = out.append, canonical_event
+    for seq, at, actor, action, subject, data, stored in rows:
+        stock = len(at) == 26 and at[10] == " " and at[19] == "."  # as SQLAlchemy writes it
+        when = f"{at[:10]}T{at[11:]}Z" if stock else _parsed_at(at)
+        fast = event(seq, when, actor, action, subject, data)
+        leaf = sha256(b"\x00" + fast).digest()  # merkle.leaf_hash, inlined in this hot loop
+        if leaf != stored:
+            fast = event(seq, when, actor, action, subject, _recanonical(data))
+            leaf = merkle.leaf_hash(fast)
+        append((seq, fast, leaf, stored))
+    return out
+
+
+def _generic_events(conn: sa.Connection, start: int, end: int) -> list[StoredEvent]:
+    """PostgreSQL: psycopg parses `at` and the JSONB `data`; both are canonicalized here."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql(conn, _EVENTS_SQL), (start, end))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    out: list[StoredEvent] = []
+    for seq, at, actor, action, subject, data, stored in rows:
+        text = canonical_json(json.loads(data) if isinstance(data, str) else data)
+        body = canonical_event(seq, canonical_at(at), actor, action, subject, text)
+        out.append((seq, body, merkle.leaf_hash(body), None if stored is None else bytes(stored)))
+    return out
+
+
+def _parsed_at(stored: str) -> str:
+    moment = datetime.fromisoformat(stored)
+    return canonical_at(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def _recanonical(text: str) -> str:
+    try:
+        return canonical_json(json.loads(text))
+    except ValueError:
+        return text  # not JSON at all: hashed as it stands, and so reported

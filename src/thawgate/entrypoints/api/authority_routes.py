@@ -1,0 +1,176 @@
+"""Central authority (API.md "Central authority: grants", "Policy versions") and alerts."""
+# No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime.
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+
+from thawgate.adapters.db.policy_versions_repo import StoredVersion
+from thawgate.bootstrap import App
+from thawgate.domain.grants import Grant
+from thawgate.domain.model import Principal
+from thawgate.services import alerts, grants, identity, policy_admin
+
+JSON = dict[str, object]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GrantIn(_Body):
+    principal: Id
+    role: Id
+    expires_at: AwareDatetime
+    justification: Text
+
+
+class CommentIn(_Body):
+    comment: Text
+
+
+class PolicyIn(_Body):
+    document: Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)]
+
+
+def grant_json(g: Grant) -> JSON:
+    return {
+        "id": g.id,
+        "principal": g.principal_id,
+        "role": g.role,
+        "status": g.status,
+        "proposed_by": g.proposed_by,
+        "approved_by": g.approved_by,
+        "expires_at": g.expires_at.isoformat(),
+        "justification": g.justification,
+    }
+
+
+def version_json(v: StoredVersion) -> JSON:
+    return {
+        "version": v.version,
+        "sha256": v.sha256,
+        "status": v.status,
+        "created_by": v.created_by,
+        "proposed_by": v.proposed_by,
+        "activated_by": v.activated_by,
+    }
+
+
+def router(app: App) -> APIRouter:  # one closure per route, by design
+    routes = APIRouter(tags=["authority"])
+    env = app.env
+
+    def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+        token = None
+        if authorization and authorization.lower().startswith("bearer "):
+            token = authorization[7:].strip()
+        return identity.authenticate(app.uow(readonly=True), env, token)
+
+    Actor = Annotated[Principal, Depends(principal)]
+
+    @routes.get("/principals/{principal_id}")
+    def get_principal(principal_id: str, actor: Actor) -> JSON:
+        view = grants.view_principal(
+            app.uow(readonly=True), env, actor=actor, principal_id=principal_id
+        )
+        p = view.principal
+        roles = [
+            {
+                "role": r.role,
+                "grant_id": r.grant_id,
+                "expires_at": None if r.expires_at is None else r.expires_at.isoformat(),
+            }
+            for r in view.roles
+        ]
+        return {"id": p.id, "name": p.name, "team": p.team, "active": p.active, "roles": roles}
+
+    @routes.post("/grants", status_code=201)
+    def propose(body: GrantIn, actor: Actor) -> JSON:
+        g = grants.propose(
+            app.uow(),
+            env,
+            actor=actor,
+            principal_id=body.principal,
+            role=body.role,
+            expires_at=body.expires_at,
+            justification=body.justification,
+        )
+        return grant_json(g)
+
+    @routes.post("/grants/{grant_id}/approvals")
+    def approve_grant(grant_id: str, body: CommentIn, actor: Actor) -> JSON:
+        return grant_json(
+            grants.approve(app.uow(), env, actor=actor, grant_id=grant_id, comment=body.comment)
+        )
+
+    @routes.post("/grants/{grant_id}/revocation")
+    def revoke_grant(grant_id: str, body: CommentIn, actor: Actor) -> JSON:
+        return grant_json(
+            grants.revoke(app.uow(), env, actor=actor, grant_id=grant_id, comment=body.comment)
+        )
+
+    @routes.post("/principals/{principal_id}/suspension")
+    def suspend(principal_id: str, body: CommentIn, actor: Actor) -> JSON:
+        p = grants.suspend(
+            app.uow(), env, actor=actor, principal_id=principal_id, comment=body.comment
+        )
+        return {"id": p.id, "active": p.active}
+
+    @routes.post("/policy/versions", status_code=201)
+    def upload_policy(body: PolicyIn, actor: Actor) -> JSON:
+        return version_json(
+            policy_admin.upload(app.uow(), env, actor=actor, document=body.document)
+        )
+
+    @routes.post("/policy/versions/{version}/backtest")
+    def backtest(version: str, actor: Actor) -> JSON:
+        result = policy_admin.backtest(app.uow(), env, actor=actor, version=version)
+        return {
+            "version": result.version,
+            "compared": result.compared,
+            "changed": [
+                {
+                    "request_id": c.request_id,
+                    "old_outcome": c.old_outcome,
+                    "new_outcome": c.new_outcome,
+                }
+                for c in result.changed
+            ],
+        }
+
+    @routes.post("/policy/versions/{version}/approvals")
+    def activate(version: str, body: CommentIn, actor: Actor) -> JSON:
+        return version_json(
+            policy_admin.approve(app.uow(), env, actor=actor, version=version, comment=body.comment)
+        )
+
+    @routes.get("/alerts")
+    def list_alerts(
+        actor: Actor,
+        limit: Annotated[int, Query(ge=1, le=alerts.ALERTS_MAX)] = 100,
+        unacknowledged: bool = False,
+    ) -> JSON:
+        items = alerts.list_alerts(
+            app.uow(readonly=True), env, actor=actor, limit=limit, unacknowledged=unacknowledged
+        )
+        return {
+            "items": [
+                {
+                    "id": a.id,
+                    "kind": a.kind,
+                    "severity": a.severity,
+                    "subject": a.subject,
+                    "request_id": a.request_id,
+                    "data": a.data,
+                    "created_at": a.created_at.isoformat(),
+                    "acknowledged_by": a.acknowledged_by,
+                }
+                for a in items
+            ]
+        }
+
+    return routes

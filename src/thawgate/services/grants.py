@@ -1,0 +1,234 @@
+"""Role grants: propose, approve (the second key), revoke, suspend, lapse, and read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from thawgate.adapters.db.uow import UnitOfWork
+from thawgate.domain.errors import Conflict, NotFound, SeparationOfDuties
+from thawgate.domain.grants import Grant, check_grantable
+from thawgate.domain.model import Principal
+from thawgate.policy.authz import SystemResource
+from thawgate.services.approval_backing import void_for_principal
+from thawgate.services.env import Env, authorize, refuse
+
+GRANTS = SystemResource("grants")
+
+
+@dataclass(frozen=True, slots=True)
+class RoleHeld:
+    role: str
+    grant_id: str | None  # None: from the load file
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalView:
+    principal: Principal
+    roles: list[RoleHeld]
+
+
+def propose(
+    uow: UnitOfWork,
+    env: Env,
+    *,
+    actor: Principal,
+    principal_id: str,
+    role: str,
+    expires_at: datetime,
+    justification: str,
+) -> Grant:
+    with uow:
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="propose_grant",
+            resource=GRANTS,
+            subject=f"principal:{principal_id}",
+        )
+        now = env.clock()
+        if uow.principals.get(principal_id) is None:
+            raise NotFound(f"no principal {principal_id}")
+        check_grantable(role=role, expires_at=expires_at, now=now)
+        grant = Grant(
+            id=env.ids("grant"),
+            principal_id=principal_id,
+            role=role,
+            justification=justification,
+            expires_at=expires_at,
+            proposed_by=actor.id,
+            proposed_at=now,
+        )
+        uow.grants.add(grant)
+        _event(uow, grant, actor=actor.id, action="grant:proposed", at=now)
+        uow.commit()
+        return grant
+
+
+def approve(uow: UnitOfWork, env: Env, *, actor: Principal, grant_id: str, comment: str) -> Grant:
+    with uow:
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="approve_grant",
+            resource=GRANTS,
+            subject=f"grant:{grant_id}",
+        )
+        grant = _load(uow, grant_id)
+        now = env.clock()
+        try:
+            grant.approve(by=actor.id, at=now)
+        except SeparationOfDuties as exc:
+            refuse(
+                uow,
+                env,
+                principal=actor,
+                subject=f"grant:{grant_id}",
+                slug="separation-of-duties",
+                data={"floor_item": exc.floor_item, "detail": exc.detail},
+            )
+            raise
+        _save(uow, grant)
+        _event(uow, grant, actor=actor.id, action="grant:approved", at=now, comment=comment)
+        uow.commit()
+        return grant
+
+
+def revoke(uow: UnitOfWork, env: Env, *, actor: Principal, grant_id: str, comment: str) -> Grant:
+    """One key. The principal's next call no longer carries the role; their approvals that
+    relied on it are voided in this same transaction."""
+    with uow:
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="revoke_grant",
+            resource=GRANTS,
+            subject=f"grant:{grant_id}",
+        )
+        grant = _load(uow, grant_id)
+        now = env.clock()
+        grant.revoke(by=actor.id, at=now, reason=comment)
+        _save(uow, grant)
+        voided = void_for_principal(uow, env, grant.principal_id, actor=actor.id)
+        _event(
+            uow,
+            grant,
+            actor=actor.id,
+            action="grant:revoked",
+            at=now,
+            comment=comment,
+            voided_requests=voided,
+        )
+        uow.commit()
+        return grant
+
+
+def suspend(
+    uow: UnitOfWork, env: Env, *, actor: Principal, principal_id: str, comment: str
+) -> Principal:
+    """One key: all access stops at once, and every approval on an open request is voided."""
+    with uow:
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="suspend_principal",
+            resource=GRANTS,
+            subject=f"principal:{principal_id}",
+        )
+        now = env.clock()
+        if not uow.principals.set_active(principal_id, active=False):
+            raise NotFound(f"no principal {principal_id}")
+        voided = void_for_principal(uow, env, principal_id, actor=actor.id)
+        uow.audit.append(
+            at=now,
+            actor=actor.id,
+            action="principal:suspended",
+            subject=f"principal:{principal_id}",
+            data={"comment": comment, "voided_requests": voided},
+        )
+        principal = uow.principals.get(principal_id, as_of=now)
+        uow.commit()
+    assert principal is not None  # noqa: S101  # set_active found the row in this transaction
+    return principal
+
+
+def lapse_expired(uow: UnitOfWork, env: Env) -> int:
+    """Scheduler: mark grants past their expiry, and void what relied on them."""
+    with uow:
+        now = env.clock()
+        ids = uow.grants.due_to_expire(now)
+        for grant_id in ids:
+            grant = _load(uow, grant_id)
+            grant.expire(now)
+            _save(uow, grant)
+            voided = void_for_principal(uow, env, grant.principal_id, actor="system")
+            _event(
+                uow, grant, actor="system", action="grant:expired", at=now, voided_requests=voided
+            )
+        uow.commit()
+        return len(ids)
+
+
+def view_principal(
+    uow: UnitOfWork, env: Env, *, actor: Principal, principal_id: str
+) -> PrincipalView:
+    """A principal and the roles it holds now. Anyone may read their own."""
+    with uow:
+        if actor.id != principal_id:
+            authorize(
+                uow,
+                env,
+                principal=actor,
+                action="read_grants",
+                resource=GRANTS,
+                subject=f"principal:{principal_id}",
+            )
+        now = env.clock()
+        stored = uow.principals.get(principal_id)
+        if stored is None:
+            raise NotFound(f"no principal {principal_id}")
+        held = [RoleHeld(role, None, None) for role in sorted(stored.roles)]
+        held += [
+            RoleHeld(g.role, g.id, g.expires_at)
+            for g in uow.grants.of_principal(principal_id)
+            if g.is_effective(now)
+        ]
+        return PrincipalView(principal=stored, roles=held)
+
+
+def _load(uow: UnitOfWork, grant_id: str) -> Grant:
+    grant = uow.grants.get(grant_id, for_update=True)
+    if grant is None:
+        raise NotFound(f"no grant {grant_id}")
+    return grant
+
+
+def _save(uow: UnitOfWork, grant: Grant) -> None:
+    if not uow.grants.save(grant):
+        raise Conflict(f"grant {grant.id} changed concurrently; retry")
+
+
+def _event(
+    uow: UnitOfWork, grant: Grant, *, actor: str, action: str, at: datetime, **extra: object
+) -> None:
+    uow.audit.append(
+        at=at,
+        actor=actor,
+        action=action,
+        subject=f"grant:{grant.id}",
+        data={
+            "grant_id": grant.id,
+            "principal": grant.principal_id,
+            "role": grant.role,
+            "status": grant.status,
+            "expires_at": grant.expires_at.isoformat(),
+            "proposed_by": grant.proposed_by,
+            "justification": grant.justification,
+            **extra,
+        },
+    )

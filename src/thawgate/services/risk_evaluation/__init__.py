@@ -1,0 +1,30 @@
+"""`thawgate risk evaluate`: the default policy over a freshly generated, labelled world."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from thawgate.policy.authz import Authorizer
+from thawgate.policy.request_policy import RequestPolicy
+from thawgate.services.risk_evaluation.judge import Verdict, judge_world
+from thawgate.services.risk_evaluation.report import Summary, summarise, write_report
+from thawgate.synth import generate
+
+__all__ = ["Summary", "Verdict", "evaluate", "judge_world"]
+
+
+def evaluate(
+    policy: RequestPolicy,
+    authorizer: Authorizer,
+    *,
+    seed: int,
+    accounts: int,
+    out: Path | None = None,
+) -> Summary:
+    """Generate a world for `seed`, judge its stream, and write the report when `out` is given."""
+    world = generate(accounts, seed)
+    verdicts = judge_world(world, policy, authorizer)
+    summary = summarise(verdicts, seed=seed, accounts=accounts, version=policy.version)
+    if out is not None:
+        write_report(summary, verdicts, out)
+    return summary

@@ -1,0 +1,158 @@
+"""Two-key role grants, expiry, revocation and suspension (POLICY.md floor items 8 and 9)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from tests.integration.authority_support import caller, grant_role, load_admins
+from tests.integration.conftest import Clock, count_rows
+from tests.integration.helpers import approve, drain, status, submit
+
+from thawgate.bootstrap import App
+from thawgate.domain.errors import (
+    Forbidden,
+    SeparationOfDuties,
+    Unauthenticated,
+    ValidationFailed,
+)
+from thawgate.services import grants, review
+
+
+@pytest.fixture
+def org(loaded: App) -> App:
+    load_admins(loaded)
+    return loaded
+
+
+def _propose(app: App, by: str, principal: str, role: str, days: float = 30) -> str:
+    g = grants.propose(
+        app.uow(),
+        app.env,
+        actor=caller(app, by),
+        principal_id=principal,
+        role=role,
+        expires_at=app.env.clock() + timedelta(days=days),
+        justification="queue cover",
+    )
+    assert g.status == "pending"
+    return g.id
+
+
+def test_a_grant_needs_a_second_access_admin_and_then_adds_the_role(org: App) -> None:
+    gid = _propose(org, "ada", "newbie", "fraud_reviewer")
+    assert "fraud_reviewer" not in caller(org, "newbie").roles  # pending grants add nothing
+    with pytest.raises(SeparationOfDuties, match="proposed"):
+        grants.approve(org.uow(), org.env, actor=caller(org, "ada"), grant_id=gid, comment="me")
+    g = grants.approve(org.uow(), org.env, actor=caller(org, "abe"), grant_id=gid, comment="ok")
+    assert g.status == "active"
+    assert "fraud_reviewer" in caller(org, "newbie").roles
+    refusals = "SELECT count(*) FROM audit_events WHERE action = 'refused:separation-of-duties'"
+    assert count_rows(org, refusals) == 1
+
+
+def test_an_admin_granting_themselves_a_role_needs_a_colleague(org: App) -> None:
+    gid = _propose(org, "ada", "ada", "policy_admin")
+    with pytest.raises(SeparationOfDuties):
+        grants.approve(org.uow(), org.env, actor=caller(org, "ada"), grant_id=gid, comment="x")
+    grants.approve(org.uow(), org.env, actor=caller(org, "abe"), grant_id=gid, comment="ok")
+    assert "policy_admin" in caller(org, "ada").roles
+
+
+def test_the_grantee_never_approves_their_own_grant(org: App) -> None:
+    gid = _propose(org, "ada", "abe", "auditor")
+    with pytest.raises(SeparationOfDuties, match="yours"):
+        grants.approve(org.uow(), org.env, actor=caller(org, "abe"), grant_id=gid, comment="x")
+
+
+def test_only_access_admins_propose(org: App) -> None:
+    with pytest.raises(Forbidden):
+        _propose(org, "fay", "newbie", "fraud_reviewer")
+
+
+@pytest.mark.parametrize(
+    ("role", "days", "problem"),
+    [("system", 10, "never granted"), ("fraud_reviewer", 91, "90 days"), ("auditor", -1, "future")],
+)
+def test_what_may_be_granted(org: App, role: str, days: float, problem: str) -> None:
+    with pytest.raises(ValidationFailed, match=problem):
+        _propose(org, "ada", "newbie", role, days=days)
+
+
+def test_a_role_is_not_usable_after_its_expiry(org: App, clock: Clock) -> None:
+    grant_role(org, "newbie", "fraud_reviewer", days=1)
+    r = submit(org, "alice", "A1", ["r-ato"])
+    clock.advance(days=1, seconds=1)
+    with pytest.raises(Forbidden):
+        review.approve(
+            org.uow(), org.env, actor=caller(org, "newbie"), request_id=r.id, comment="late"
+        )
+    assert grants.lapse_expired(org.uow(), org.env) == 1
+    assert count_rows(org, "SELECT count(*) FROM grants WHERE status = 'expired'") == 1
+
+
+def test_an_approval_right_after_revocation_is_refused(org: App) -> None:
+    g = grant_role(org, "newbie", "fraud_reviewer")
+    r = submit(org, "alice", "A1", ["r-ato"])
+    before_revocation = caller(org, "newbie")  # authenticated earlier, still in hand
+    grants.revoke(org.uow(), org.env, actor=caller(org, "abe"), grant_id=g.id, comment="left")
+    with pytest.raises(Forbidden):
+        review.approve(
+            org.uow(), org.env, actor=caller(org, "newbie"), request_id=r.id, comment="x"
+        )
+    # Even a principal object from before the revocation cannot fill the clause for long: the
+    # approval it makes is voided before execution.
+    review.approve(org.uow(), org.env, actor=before_revocation, request_id=r.id, comment="raced")
+    assert status(org, r.id) == "approved"
+    drain(org)
+    assert status(org, r.id) == "pending_approval"
+
+
+def test_revocation_voids_approvals_on_open_requests(org: App) -> None:
+    g = grant_role(org, "newbie", "fraud_reviewer")
+    r = submit(org, "alice", "A1", ["r-ato"])
+    approve_as = caller(org, "newbie")
+    review.approve(org.uow(), org.env, actor=approve_as, request_id=r.id, comment="ok")
+    assert status(org, r.id) == "approved"
+    grants.revoke(org.uow(), org.env, actor=caller(org, "ada"), grant_id=g.id, comment="moved")
+    assert status(org, r.id) == "pending_approval"
+    drain(org)
+    assert status(org, r.id) == "pending_approval"  # never executed
+    voided = "SELECT count(*) FROM audit_events WHERE action = 'request:approval-voided'"
+    assert count_rows(org, voided) == 1
+    approve(org, "fay", r.id)
+    drain(org)
+    assert status(org, r.id) == "executed"
+
+
+def test_expiry_voids_approvals_before_execution(org: App, clock: Clock) -> None:
+    grant_role(org, "newbie", "fraud_reviewer", days=1)
+    r = submit(org, "alice", "A1", ["r-ato"])
+    org.env.hooks.clear()
+    review.approve(org.uow(), org.env, actor=caller(org, "newbie"), request_id=r.id, comment="k")
+    assert status(org, r.id) == "approved"
+    clock.advance(days=1, minutes=1)
+    drain(org)  # the worker checks the approvals' roles before it applies anything
+    assert status(org, r.id) == "pending_approval"
+
+
+def test_suspension_stops_access_at_once_and_voids_approvals(org: App) -> None:
+    r = submit(org, "alice", "A1", ["r-ato"])
+    fay = caller(org, "fay")
+    token_check = caller(org, "fay")
+    assert token_check.active
+    review.approve(org.uow(), org.env, actor=fay, request_id=r.id, comment="ok")
+    grants.suspend(org.uow(), org.env, actor=caller(org, "ada"), principal_id="fay", comment="x")
+    with pytest.raises(Unauthenticated):
+        caller(org, "fay")
+    assert status(org, r.id) == "pending_approval"
+
+
+def test_principal_view_lists_load_file_and_granted_roles(org: App) -> None:
+    g = grant_role(org, "newbie", "requester", days=10)
+    view = grants.view_principal(
+        org.uow(), org.env, actor=caller(org, "audra"), principal_id="newbie"
+    )
+    assert [(r.role, r.grant_id) for r in view.roles] == [("requester", g.id)]
+    with pytest.raises(Forbidden):
+        grants.view_principal(org.uow(), org.env, actor=caller(org, "alice"), principal_id="fay")
