@@ -28,13 +28,17 @@ from thawgate.config import Settings  # noqa: E402
 from thawgate.domain.request import Evidence  # noqa: E402
 from thawgate.services import execution, intake, loader, review  # noqa: E402
 
+AGENTS = 20  # a support desk's requesters, round-robin
 WORKERS = int(os.environ.get("THAWGATE_BENCH_WORKERS", "2"))
 
 
 def _world(n: int, now: datetime) -> dict[str, object]:
     return {
         "principals": [
-            {"id": "alice", "team": "customer_support", "roles": ["requester"]},
+            *(
+                {"id": f"agent-{k}", "team": "customer_support", "roles": ["requester"]}
+                for k in range(AGENTS)
+            ),
             {"id": "fay", "team": "fraud_risk", "roles": ["fraud_reviewer"]},
             {"id": "sec-bot", "team": "security", "roles": ["restriction_placer"]},
         ],
@@ -75,8 +79,9 @@ def _prepare(url: str, n: int) -> None:
     now = datetime.now(UTC)
     loader.load_world(app.uow(), app.env, _world(n, now))
     with app.uow(readonly=True) as uow:
-        alice, fay = uow.principals.get("alice"), uow.principals.get("fay")
-    if alice is None or fay is None:
+        agents = [uow.principals.get(f"agent-{k}") for k in range(AGENTS)]
+        fay = uow.principals.get("fay")
+    if fay is None or None in agents:
         raise SystemExit("the bench world lacks its principals")
     evidence = [Evidence("KYC_LIVENESS_PASS", "k", now - timedelta(minutes=30))]
     for i in range(n):
@@ -87,7 +92,10 @@ def _prepare(url: str, n: int) -> None:
             justification="bench",
             evidence=evidence,
         )
-        r = intake.submit(app.uow(), app.env, actor=alice, body=body)
+        agent = agents[i % AGENTS]
+        if agent is None:
+            raise SystemExit(f"agent-{i % AGENTS} is missing")
+        r = intake.submit(app.uow(), app.env, actor=agent, body=body)
         review.approve(
             app.uow(),
             app.env,

@@ -6,21 +6,36 @@ worker and every new approval check again, so a lapse nobody swept yet still can
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.errors import Conflict
 from thawgate.domain.grants import unbacked_approvals
+from thawgate.domain.model import Principal
 from thawgate.domain.request import Request
 from thawgate.services import audit
 from thawgate.services.env import Env
 
 
-def void_unbacked(uow: UnitOfWork, env: Env, request: Request, *, actor: str) -> bool:
-    """Drop the request's approvals that current roles no longer back. True if any were."""
+def void_unbacked(
+    uow: UnitOfWork,
+    env: Env,
+    request: Request,
+    *,
+    actor: str,
+    known: Mapping[str, Principal] | None = None,
+) -> bool:
+    """Drop the request's approvals that current roles no longer back. True if any were.
+
+    `known` may carry the approvers already read (with their effective roles, as of now)."""
     if not request.approvals:
         return False
     now = env.clock()
     ids = sorted({a.principal for a in request.approvals})
-    principals = uow.principals.get_many(ids, as_of=now)
+    if known is not None and all(i in known for i in ids):
+        principals = {i: known[i] for i in ids}
+    else:
+        principals = uow.principals.get_many(ids, as_of=now)
     gone = {a.principal for a in unbacked_approvals(request.approvals, principals)}
     if not gone:
         return False

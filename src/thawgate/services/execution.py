@@ -56,7 +56,14 @@ class _LeaseLost(Exception):
     """A job's lease ran out and another worker claimed it: leave it to them."""
 
 
-TROUBLE = (VersionConflict, OperationalError, AccountSystemUnavailable, UnknownOutcome, _LeaseLost)
+TROUBLE = (
+    VersionConflict,
+    OperationalError,
+    AccountSystemUnavailable,
+    UnknownOutcome,
+    Conflict,
+    _LeaseLost,
+)
 
 
 def run_once(
@@ -80,11 +87,10 @@ def run_once(
         with make_uow() as uow:
             uow.audit.defer()  # lock the log's head only at the commit
             batch_reads = prefetch(uow, [j.request_id for j in jobs], env.clock())
-            outcomes = []
-            for job in jobs:
-                outcomes.append(execute_request(uow, env, job.request_id, batch_reads))
-                if not uow.jobs.finish(job.id, worker, "done"):
-                    raise _LeaseLost(job.id)
+            outcomes = [execute_request(uow, env, j.request_id, batch_reads) for j in jobs]
+            uow.requests.release_targets_of(batch_reads.executed)
+            if not uow.jobs.finish_many([j.id for j in jobs], worker):
+                raise _LeaseLost("a lease ran out during the batch")
             env.fault_point("before_commit")
             uow.commit()
         for outcome in outcomes:
@@ -129,7 +135,8 @@ def execute_request(
         request, batch_reads = uow.requests.get(request_id, for_update=True), None
     if request is None or request.status != "approved":
         return "moved"  # withdrawn, rejected or already executed: nothing to apply
-    if void_unbacked(uow, env, request, actor=SYSTEM):
+    known = batch_reads.principals if batch_reads is not None else None
+    if void_unbacked(uow, env, request, actor=SYSTEM, known=known):
         return "moved"  # an approval's grant lapsed or was revoked: back to review (item 8)
     if batch_reads is None:
         a = reassess(uow, env, request)
@@ -151,8 +158,11 @@ def execute_request(
     placed = [_apply(uow, env, system, request, i, op, now) for i, op in enumerate(plan)]
     env.fault_point("after_apply")
     request.mark_executed(now)
-    uow.requests.release_targets(request.id)
-    if not uow.requests.save(request):
+    if batch_reads is not None:
+        batch_reads.executed.append(request.id)  # their targets are released in one statement
+    else:
+        uow.requests.release_targets(request.id)
+    if not uow.requests.save_status(request):
         raise Conflict(f"request {request.id} changed during execution")
     audit.request_event(
         uow,

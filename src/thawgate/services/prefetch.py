@@ -26,6 +26,9 @@ class BatchFacts:
     linked_by_account: dict[str, int] = field(default_factory=dict)
     volume_by_requester: dict[str, tuple[int, int]] = field(default_factory=dict)
     prior_by_account: dict[str, int] = field(default_factory=dict)
+    history_by_requester: dict[str, list[tuple[datetime, tuple[str, ...]]]] = field(
+        default_factory=dict
+    )
 
     def events(self, account_id: str, since: datetime) -> list[AccountEvent]:
         return [e for e in self.events_by_account[account_id] if e.at >= since]
@@ -43,6 +46,12 @@ class BatchFacts:
         del since  # prefetched for the same 30 days
         return self.prior_by_account[account_id]
 
+    def requester_history(
+        self, requester: str, since: datetime, until: datetime
+    ) -> list[tuple[datetime, tuple[str, ...]]]:
+        """From one read per requester spanning the whole batch's windows."""
+        return [h for h in self.history_by_requester[requester] if since <= h[0] < until]
+
 
 @dataclass
 class Prefetched:
@@ -50,6 +59,7 @@ class Prefetched:
     accounts: dict[str, Account]
     principals: dict[str, Principal]
     facts: BatchFacts
+    executed: list[str] = field(default_factory=list)
 
     def covers(self, request_id: str) -> bool:
         request = self.requests.get(request_id)
@@ -61,6 +71,9 @@ def prefetch(uow: UnitOfWork, request_ids: list[str], now: datetime) -> Prefetch
     per_account = Counter(r.account_id for r in requests.values())
     singles = sorted(a for a, n in per_account.items() if n == 1)
     requesters = sorted({r.requester for r in requests.values()})
+    approvers = {a.principal for r in requests.values() for a in r.approvals}
+    filed = [r.created_at for r in requests.values()] or [now]
+    history_since, history_until = min(filed) - timedelta(days=30), max(filed)
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     facts = BatchFacts(
         events_by_account=uow.accounts.events_many(singles, now - HISTORY),
@@ -71,10 +84,13 @@ def prefetch(uow: UnitOfWork, request_ids: list[str], now: datetime) -> Prefetch
         prior_by_account=uow.requests.count_on_accounts(
             singles, ("rejected", "withdrawn"), now - timedelta(days=30)
         ),
+        history_by_requester=uow.requests.requester_history_many(
+            requesters, history_since, history_until
+        ),
     )
     return Prefetched(
         requests=requests,
         accounts=uow.accounts.get_many(singles),
-        principals=uow.principals.get_many(requesters, as_of=now),
+        principals=uow.principals.get_many(sorted(set(requesters) | approvers), as_of=now),
         facts=facts,
     )

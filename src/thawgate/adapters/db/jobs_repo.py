@@ -91,6 +91,15 @@ class JobRepository:
         )
         return result.rowcount == 1
 
+    def finish_many(self, job_ids: list[str], worker: str) -> bool:
+        """Settle a batch as done. False if any claim was lost (then nothing should commit)."""
+        result = self.conn.execute(
+            sa.update(jobs)
+            .where(jobs.c.id.in_(job_ids), jobs.c.claimed_by == worker, jobs.c.status == "running")
+            .values(status="done", last_error=None, claimed_until=None)
+        )
+        return result.rowcount == len(job_ids)
+
     def retry_later(self, job_id: str, worker: str, run_after: datetime, error: str) -> bool:
         result = self.conn.execute(
             sa.update(jobs)

@@ -63,6 +63,25 @@ class RequestRepository:
             return True
         return False
 
+    def save_status(self, request: Request) -> bool:
+        """Compare-and-swap only the status columns: for a transition that changed nothing else
+        (execution), without rewriting the decision, facts and plan."""
+        expected = request.version
+        result = self.conn.execute(
+            sa.update(requests)
+            .where(requests.c.id == request.id, requests.c.version == expected)
+            .values(
+                status=request.status,
+                status_reason=request.status_reason,
+                updated_at=request.updated_at or request.created_at,
+                version=expected + 1,
+            )
+        )
+        if result.rowcount == 1:
+            request.version = expected + 1
+            return True
+        return False
+
     def open_request_on(self, target_ids: list[str]) -> str | None:
         q = sa.select(open_targets.c.request_id).where(open_targets.c.target_id.in_(target_ids))
         return self.conn.execute(q).scalars().first()
@@ -72,6 +91,12 @@ class RequestRepository:
             sa.insert(open_targets),
             [{"target_id": t, "request_id": request_id} for t in target_ids],
         )
+
+    def release_targets_of(self, request_ids: list[str]) -> None:
+        if request_ids:
+            self.conn.execute(
+                sa.delete(open_targets).where(open_targets.c.request_id.in_(request_ids))
+            )
 
     def release_targets(self, request_id: str) -> None:
         self.conn.execute(sa.delete(open_targets).where(open_targets.c.request_id == request_id))
@@ -173,6 +198,23 @@ class RequestRepository:
             (row.created_at, tuple(str(a["principal"]) for a in row.approvals or ()))
             for row in self.conn.execute(q)
         ]
+
+    def requester_history_many(
+        self, requesters: list[str], since: datetime, until: datetime
+    ) -> dict[str, list[tuple[datetime, tuple[str, ...]]]]:
+        """`requester_history` for several requesters in one query."""
+        out: dict[str, list[tuple[datetime, tuple[str, ...]]]] = {r: [] for r in requesters}
+        if not requesters:
+            return out
+        q = sa.select(requests.c.requester, requests.c.created_at, requests.c.approvals).where(
+            requests.c.requester.in_(requesters),
+            requests.c.created_at >= since,
+            requests.c.created_at < until,
+        )
+        for row in self.conn.execute(q):
+            approvers = tuple(str(a["principal"]) for a in row.approvals or ())
+            out[row.requester].append((row.created_at, approvers))
+        return out
 
     def count_on_accounts(
         self, account_ids: list[str], statuses: tuple[str, ...], since: datetime
