@@ -28,6 +28,7 @@ from thawgate.config import Settings  # noqa: E402
 from thawgate.domain.request import Evidence  # noqa: E402
 from thawgate.services import execution, intake, loader, review  # noqa: E402
 
+BATCH = int(os.environ.get("THAWGATE_BENCH_BATCH", "50"))
 AGENTS = 20  # a support desk's requesters, round-robin
 WORKERS = int(os.environ.get("THAWGATE_BENCH_WORKERS", "2"))
 
@@ -112,7 +113,7 @@ def _work(url: str, name: str, ready: Any) -> None:
     ready.wait()  # start together, once every worker has loaded (start-up is not timed)
     while True:
         result = execution.run_once(
-            app.uow, app.env, worker=name, lease=timedelta(seconds=60), batch=20
+            app.uow, app.env, worker=name, lease=timedelta(seconds=60), batch=BATCH
         )
         if result.claimed == 0:
             return

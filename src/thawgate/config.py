@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     token_ttl_hours: int = 8
     secret_key: str = PLACEHOLDER_SECRET
     worker_poll_seconds: float = 0.5
-    worker_batch: int = 20
+    worker_batch: int = 50
     job_lease_seconds: int = 60
     job_max_attempts: int = 5
     log_level: str = "INFO"
