@@ -8,6 +8,7 @@ import pytest
 from tests.integration.conftest import Clock, count_rows
 from tests.integration.helpers import approve, drain, liveness, status, submit, who
 
+from thawgate.adapters.accounts.local import LocalAccountSystem
 from thawgate.bootstrap import App
 from thawgate.domain.errors import Forbidden
 from thawgate.domain.request import Evidence
@@ -142,3 +143,30 @@ def test_stale_evidence_rejects_and_names_what_is_missing(loaded: App, clock: Cl
     r = submit(loaded, "alice", "A1", ["r-ato"], evidence=[old])
     assert r.status == "rejected"
     assert r.decision.missing_evidence == ("KYC_LIVENESS_PASS",)
+
+
+def test_a_target_lifted_underneath_never_lifts_twice(loaded: App) -> None:
+    """Approved, then the core lifts the target on another request's key before the worker runs:
+    the compare-and-swap on the reviewed version refuses, and the request ends without a lift."""
+    r = submit(loaded, "alice", "A1", ["r-ato"])
+    approve(loaded, "fay", r.id, r.state_digest)
+    with loaded.uow() as uow:
+        core = LocalAccountSystem(uow.accounts, loaded.env.clock())
+        core.lift_restriction(restriction_id="r-ato", expected_version=1, key="req_other:0:0")
+        uow.commit()
+    result = drain(loaded)
+    assert result.executed == 0
+    assert status(loaded, r.id) == "rejected"
+    with loaded.uow(readonly=True) as uow:
+        after = uow.requests.get(r.id)
+        target = uow.accounts.restriction("r-ato")
+    assert after is not None
+    assert "no longer active" in (after.status_reason or "")
+    assert target is not None
+    assert (target.status, target.version) == ("lifted", 2)  # lifted once, by the other key
+    assert (
+        count_rows(
+            loaded, "SELECT count(*) FROM audit_events WHERE action = :a", a="restriction:lifted"
+        )
+        == 0
+    )

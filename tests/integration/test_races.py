@@ -14,7 +14,7 @@ from thawgate.bootstrap import App
 from thawgate.domain.errors import DomainError
 from thawgate.services import loader
 
-ROUNDS = 40 if ON_POSTGRES else 10
+ROUNDS = 200 if ON_POSTGRES else 10  # issue 3: at least 200 races in CI
 
 
 def _accounts(clock: Clock, n: int) -> dict[str, object]:
@@ -108,7 +108,8 @@ def test_many_workers_claim_disjoint_jobs(loaded: App, clock: Clock, workers: in
         approve(loaded, "fay", r.id, r.state_digest)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(lambda i: drain(loaded, worker=f"w{i}"), range(workers)))
-    drain(loaded)
+    while drain(loaded).claimed:  # whatever the racing passes left
+        pass
     assert sum(x.executed for x in results) <= ROUNDS
     assert (
         count_rows(
