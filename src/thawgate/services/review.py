@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.clauses import check_floor, open_clauses
 from thawgate.domain.errors import Conflict, NotFound, SeparationOfDuties, Stale
@@ -216,63 +219,6 @@ def release_for_execution(uow: UnitOfWork, env: Env, request: Request) -> None:
         uow.jobs.enqueue(env.ids("job"), request.id, env.clock())
 
 
-def reject(
-    uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str, comment: str
-) -> Request:
-    with uow:
-        request = _load(uow, request_id)
-        authorize(
-            uow,
-            env,
-            principal=actor,
-            action="reject_request",
-            subject=f"request:{request.id}",
-            resource=_resource(request),
-        )
-        now = env.clock()
-        request.reject(now, f"rejected by {actor.id}: {comment}")
-        uow.requests.release_targets(request.id)
-        _save(uow, request)
-        audit.request_event(
-            uow,
-            request,
-            actor=actor.id,
-            action="request:rejected",
-            at=now,
-            extra={"comment": comment},
-        )
-        uow.commit()
-        return request
-
-
-def question(
-    uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str, comment: str
-) -> Request:
-    with uow:
-        request = _load(uow, request_id)
-        authorize(
-            uow,
-            env,
-            principal=actor,
-            action="question_request",
-            subject=f"request:{request.id}",
-            resource=_resource(request),
-        )
-        now = env.clock()
-        request.question(now, comment)
-        _save(uow, request)
-        audit.request_event(
-            uow,
-            request,
-            actor=actor.id,
-            action="request:question",
-            at=now,
-            extra={"comment": comment},
-        )
-        uow.commit()
-        return request
-
-
 def answer(
     uow: UnitOfWork,
     env: Env,
@@ -309,22 +255,80 @@ def answer(
         return request
 
 
+def reject(
+    uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str, comment: str
+) -> Request:
+    return _move(
+        uow,
+        env,
+        actor=actor,
+        request_id=request_id,
+        action="reject_request",
+        change=lambda r, now: r.reject(now, f"rejected by {actor.id}: {comment}"),
+        audit_action="request:rejected",
+        releases=True,
+        extra={"comment": comment},
+    )
+
+
+def question(
+    uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str, comment: str
+) -> Request:
+    return _move(
+        uow,
+        env,
+        actor=actor,
+        request_id=request_id,
+        action="question_request",
+        change=lambda r, now: r.question(now, comment),
+        audit_action="request:question",
+        releases=False,
+        extra={"comment": comment},
+    )
+
+
 def withdraw(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str) -> Request:
+    return _move(
+        uow,
+        env,
+        actor=actor,
+        request_id=request_id,
+        action="withdraw_request",
+        change=lambda r, now: r.withdraw(now),
+        audit_action="request:withdrawn",
+        releases=True,
+    )
+
+
+def _move(
+    uow: UnitOfWork,
+    env: Env,
+    *,
+    actor: Principal,
+    request_id: str,
+    action: str,
+    change: Callable[[Request, datetime], None],
+    audit_action: str,
+    releases: bool,
+    extra: dict[str, object] | None = None,
+) -> Request:
+    """The shape of a plain review step: authorize, move the status, save, audit, commit."""
     with uow:
         request = _load(uow, request_id)
         authorize(
             uow,
             env,
             principal=actor,
-            action="withdraw_request",
+            action=action,
             subject=f"request:{request.id}",
             resource=_resource(request),
         )
         now = env.clock()
-        request.withdraw(now)
-        uow.requests.release_targets(request.id)
+        change(request, now)
+        if releases:
+            uow.requests.release_targets(request.id)
         _save(uow, request)
-        audit.request_event(uow, request, actor=actor.id, action="request:withdrawn", at=now)
+        audit.request_event(uow, request, actor=actor.id, action=audit_action, at=now, extra=extra)
         uow.commit()
         return request
 

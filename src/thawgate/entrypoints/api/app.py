@@ -11,6 +11,7 @@ from thawgate.bootstrap import App
 from thawgate.domain.errors import ValidationFailed
 from thawgate.domain.model import Principal
 from thawgate.entrypoints.api import audit_routes, authority_routes, problems
+from thawgate.entrypoints.api.auth import principal_dependency
 from thawgate.entrypoints.api.schemas import (
     AnswerIn,
     ApprovalIn,
@@ -23,7 +24,7 @@ from thawgate.entrypoints.api.schemas import (
     request_json,
     restriction_json,
 )
-from thawgate.services import corrections, identity, intake, queries, restrictions, review
+from thawgate.services import corrections, intake, queries, restrictions, review
 from thawgate.services.intake import NewRequest
 
 JSON = dict[str, object]
@@ -51,13 +52,7 @@ def _router(app: App) -> APIRouter:  # one closure per route, by design
     router = APIRouter()
     env = app.env
 
-    def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
-        token = None
-        if authorization and authorization.lower().startswith("bearer "):
-            token = authorization[7:].strip()
-        return identity.authenticate(app.uow(readonly=True), env, token)
-
-    Actor = Annotated[Principal, Depends(principal)]
+    Actor = Annotated[Principal, Depends(principal_dependency(app))]
 
     @router.get("/accounts/{account_id}")
     def get_account(account_id: str, actor: Actor) -> JSON:

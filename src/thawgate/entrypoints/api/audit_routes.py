@@ -5,7 +5,7 @@ inclusion and consistency proofs. Readable by auditors and reviewers (`read_audi
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query
 
 from thawgate.adapters.audit.signer import AuditKeyError
 from thawgate.bootstrap import App
@@ -13,7 +13,8 @@ from thawgate.domain.checkpoint import checkpoint_to_json
 from thawgate.domain.errors import NotFound
 from thawgate.domain.model import Principal
 from thawgate.entrypoints import audit_wiring
-from thawgate.services import audit_log, identity
+from thawgate.entrypoints.api.auth import principal_dependency
+from thawgate.services import audit_log
 from thawgate.services.audit_log import EVENTS_MAX
 
 JSON = dict[str, object]
@@ -23,13 +24,7 @@ def router(app: App) -> APIRouter:
     routes = APIRouter(prefix="/audit", tags=["audit"])
     env = app.env
 
-    def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
-        token = None
-        if authorization and authorization.lower().startswith("bearer "):
-            token = authorization[7:].strip()
-        return identity.authenticate(app.uow(readonly=True), env, token)
-
-    Actor = Annotated[Principal, Depends(principal)]
+    Actor = Annotated[Principal, Depends(principal_dependency(app))]
 
     @routes.get("/events")
     def events(

@@ -3,14 +3,15 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from thawgate.adapters.db.policy_versions_repo import StoredVersion
 from thawgate.bootstrap import App
 from thawgate.domain.grants import Grant
 from thawgate.domain.model import Principal
-from thawgate.services import alerts, grants, identity, policy_admin
+from thawgate.entrypoints.api.auth import principal_dependency
+from thawgate.services import alerts, grants, policy_admin
 
 JSON = dict[str, object]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -64,13 +65,7 @@ def router(app: App) -> APIRouter:  # one closure per route, by design
     routes = APIRouter(tags=["authority"])
     env = app.env
 
-    def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
-        token = None
-        if authorization and authorization.lower().startswith("bearer "):
-            token = authorization[7:].strip()
-        return identity.authenticate(app.uow(readonly=True), env, token)
-
-    Actor = Annotated[Principal, Depends(principal)]
+    Actor = Annotated[Principal, Depends(principal_dependency(app))]
 
     @routes.get("/principals/{principal_id}")
     def get_principal(principal_id: str, actor: Actor) -> JSON:
