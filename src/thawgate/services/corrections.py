@@ -5,14 +5,14 @@ from __future__ import annotations
 from functools import partial
 
 from thawgate.adapters.db.uow import UnitOfWork
-from thawgate.domain.errors import Conflict, NotFound
+from thawgate.domain.errors import Conflict
 from thawgate.domain.model import Principal
 from thawgate.domain.request import Request
 from thawgate.policy.authz import RequestResource, SystemResource
 from thawgate.services import audit
 from thawgate.services.env import Env, authorize
 from thawgate.services.execution import mirror_placed, settle
-from thawgate.services.review import release_for_execution
+from thawgate.services.review import load_for_update, release_for_execution, save_or_conflict
 
 
 def revert(
@@ -24,7 +24,7 @@ def revert(
     placer: they can never approve the lift of what they re-placed.
     """
     with uow:
-        request = _load(uow, request_id)
+        request = load_for_update(uow, request_id)
         authorize(
             uow,
             env,
@@ -72,8 +72,7 @@ def revert(
             placed.append(rid)
         for relock in uow.relocks.for_request(request.id):
             uow.relocks.settle(relock.id, "cancelled", None)
-        if not uow.requests.save(request):
-            raise Conflict(f"request {request.id} changed concurrently; retry")
+        save_or_conflict(uow, request)
         audit.request_event(
             uow,
             request,
@@ -91,7 +90,7 @@ def retry_failed(
 ) -> Request:
     """A failed execution goes back to `approved`, its job re-queued. Audited."""
     with uow:
-        request = _load(uow, request_id)
+        request = load_for_update(uow, request_id)
         authorize(
             uow,
             env,
@@ -106,8 +105,7 @@ def retry_failed(
         if holder is not None:
             raise Conflict(f"an open request ({holder}) now targets this; retry refused")
         uow.requests.hold_targets(request.id, request.targets)
-        if not uow.requests.save(request):
-            raise Conflict(f"request {request.id} changed concurrently; retry")
+        save_or_conflict(uow, request)
         release_for_execution(uow, env, request)
         audit.request_event(
             uow,
@@ -119,10 +117,3 @@ def retry_failed(
         )
         uow.commit()
         return request
-
-
-def _load(uow: UnitOfWork, request_id: str) -> Request:
-    request = uow.requests.get(request_id, for_update=True)
-    if request is None:
-        raise NotFound(f"no request {request_id}")
-    return request

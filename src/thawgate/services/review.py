@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from thawgate.adapters.db.uow import UnitOfWork
@@ -27,28 +28,18 @@ def approve(
     state_digest: str | None = None,
 ) -> Request:
     with uow:
-        request = _load(uow, request_id)
+        request = load_for_update(uow, request_id)
         if request.status != "pending_approval":
             raise Conflict(f"request {request.id} is {request.status}, not pending_approval")
         now = env.clock()
         a = reassess(uow, env, request, approver=actor.id)
-        try:
+        with _floor_refusals_audited(uow, env, actor, request):
             check_floor(
                 approver=actor,
                 requester=request.requester,
                 placers=a.placers,
                 approvals=request.approvals,
             )
-        except SeparationOfDuties as exc:
-            refuse(
-                uow,
-                env,
-                principal=actor,
-                subject=f"request:{request.id}",
-                slug="separation-of-duties",
-                data={"floor_item": exc.floor_item, "detail": exc.detail},
-            )
-            raise
         authorize(
             uow,
             env,
@@ -66,21 +57,11 @@ def approve(
                 "its approvals were cleared"
             )
         void_unbacked(uow, env, request, actor=actor.id)  # floor item 8, before counting
-        try:
+        with _floor_refusals_audited(uow, env, actor, request):
             approval = request.add_approval(
                 approver=actor, placers=a.placers, comment=comment, now=now
             )
-        except SeparationOfDuties as exc:
-            refuse(
-                uow,
-                env,
-                principal=actor,
-                subject=f"request:{request.id}",
-                slug="separation-of-duties",
-                data={"floor_item": exc.floor_item, "detail": exc.detail},
-            )
-            raise
-        _save(uow, request)
+        save_or_conflict(uow, request)
         audit.request_event(
             uow,
             request,
@@ -154,13 +135,13 @@ def settle_reassessment(
         request.redecide(decision=a.decision, digest=a.digest)
         request.reject(now, why)
         uow.requests.release_targets(request.id)
-        _save(uow, request, a)
+        save_or_conflict(uow, request, a)
         audit.request_event(uow, request, actor=actor, action="request:rejected", at=now)
         return True
     if a.digest != request.state_digest:
         why = _what_changed(request, a)
         request.go_stale(decision=a.decision, digest=a.digest, now=now, why=why)
-        _save(uow, request, a)
+        save_or_conflict(uow, request, a)
         audit.request_event(
             uow, request, actor=actor, action="request:stale", at=now, extra={"changed": why}
         )
@@ -229,7 +210,7 @@ def answer(
     evidence: list[Evidence],
 ) -> Request:
     with uow:
-        request = _load(uow, request_id)
+        request = load_for_update(uow, request_id)
         authorize(
             uow,
             env,
@@ -242,7 +223,7 @@ def answer(
         request.answer(now=now, evidence=evidence)
         a = reassess(uow, env, request)
         if not settle_reassessment(uow, env, request, a, actor=actor.id):
-            _save(uow, request, a)
+            save_or_conflict(uow, request, a)
         audit.request_event(
             uow,
             request,
@@ -314,7 +295,7 @@ def _move(
 ) -> Request:
     """The shape of a plain review step: authorize, move the status, save, audit, commit."""
     with uow:
-        request = _load(uow, request_id)
+        request = load_for_update(uow, request_id)
         authorize(
             uow,
             env,
@@ -327,20 +308,39 @@ def _move(
         change(request, now)
         if releases:
             uow.requests.release_targets(request.id)
-        _save(uow, request)
+        save_or_conflict(uow, request)
         audit.request_event(uow, request, actor=actor.id, action=audit_action, at=now, extra=extra)
         uow.commit()
         return request
 
 
-def _load(uow: UnitOfWork, request_id: str) -> Request:
+@contextmanager
+def _floor_refusals_audited(
+    uow: UnitOfWork, env: Env, actor: Principal, request: Request
+) -> Iterator[None]:
+    """A separation-of-duties refusal is recorded (in its own commit) before it is raised."""
+    try:
+        yield
+    except SeparationOfDuties as exc:
+        refuse(
+            uow,
+            env,
+            principal=actor,
+            subject=f"request:{request.id}",
+            slug="separation-of-duties",
+            data={"floor_item": exc.floor_item, "detail": exc.detail},
+        )
+        raise
+
+
+def load_for_update(uow: UnitOfWork, request_id: str) -> Request:
     request = uow.requests.get(request_id, for_update=True)
     if request is None:
         raise NotFound(f"no request {request_id}")
     return request
 
 
-def _save(uow: UnitOfWork, request: Request, a: Assessment | None = None) -> None:
+def save_or_conflict(uow: UnitOfWork, request: Request, a: Assessment | None = None) -> None:
     if not uow.requests.save(request, a.facts if a is not None else None):
         raise Conflict(f"request {request.id} changed concurrently; retry")
 
