@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     policy_refresh_seconds: float = 2.0
     alert_webhook_url: str = ""
 
+    # The console (docs/console.md): a session ends after this many idle minutes (and always when
+    # its token expires, token_ttl_hours), and a request's review is due this many hours after
+    # it was filed (the SLA badge in the queue).
+    console_idle_minutes: int = 30
+    review_sla_hours: int = 24
+
     # Test-only crash injection, e.g. "after_apply:0.3,before_commit:0.3": at each named fault
     # point the process kills itself (SIGKILL) with that probability. Refused in production.
     fault_crash: str = ""

@@ -15,6 +15,10 @@ class Unauthenticated(DomainError):
     """No credentials, or unknown or expired ones."""
 
 
+class TooManyAttempts(DomainError):
+    """A throttle refuses the attempt for now (console logins)."""
+
+
 class Forbidden(DomainError):
     """The authorization policy says no."""
 

@@ -269,6 +269,9 @@ def policy_check() -> None:
     out.print("Cedar policies validate against the schema; every policy test passes")
 
 
+DEMO_PASSWORD = "thawgate-demo"  # noqa: S105  # the demo's console logins, development only
+
+
 @app.command()
 def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
@@ -289,9 +292,17 @@ def demo(
         )
         for pid in ("alice", "fay", "sam", "lena", "app")
     }
+    for pid in tokens:
+        identity.set_password(
+            application.uow(), application.env, principal_id=pid, password=DEMO_PASSWORD
+        )
     out.print(
         f"\n[bold]Thawgate demo[/bold] at http://{host}:{port}  (API under /v1, "
         f"OpenAPI at /openapi.json)"
+    )
+    out.print(
+        f"  console: http://{host}:{port}/login  users {', '.join(tokens)}; "
+        f"password {DEMO_PASSWORD!r} (development only)"
     )
     for pid, tok in tokens.items():
         out.print(f"  {pid:6} Authorization: Bearer {tok}")

@@ -23,7 +23,7 @@ POLICY_FILE: Final = "authz.cedar"
 ACTIONS: Final = frozenset({
     # on a Request
     "submit_request", "withdraw_request", "answer_request", "approve_request", "reject_request",
-    "question_request", "revert_request", "read_request", "execute_plan",
+    "question_request", "revert_request", "read_request", "execute_plan", "claim_request",
     # on an Account, a Restriction
     "read_account", "place_restriction", "ingest_events", "amend_restriction",
     # on the System

@@ -46,7 +46,7 @@ def approve(
             principal=actor,
             action="approve_request",
             subject=f"request:{request.id}",
-            resource=_resource(request),
+            resource=request_resource(request),
         )
         if state_digest is not None and state_digest != request.state_digest:
             raise Stale("the request changed since you looked at it; review the new state")
@@ -217,7 +217,7 @@ def answer(
             principal=actor,
             action="answer_request",
             subject=f"request:{request.id}",
-            resource=_resource(request),
+            resource=request_resource(request),
         )
         now = env.clock()
         request.answer(now=now, evidence=evidence)
@@ -302,7 +302,7 @@ def _move(
             principal=actor,
             action=action,
             subject=f"request:{request.id}",
-            resource=_resource(request),
+            resource=request_resource(request),
         )
         now = env.clock()
         change(request, now)
@@ -345,7 +345,7 @@ def save_or_conflict(uow: UnitOfWork, request: Request, a: Assessment | None = N
         raise Conflict(f"request {request.id} changed concurrently; retry")
 
 
-def _resource(request: Request) -> RequestResource:
+def request_resource(request: Request) -> RequestResource:
     """The request as Cedar sees it: its open clauses name who may act on it."""
     clauses = request.decision.required_approvals
     open_roles = set(open_clauses(clauses, request.approvals)) or {c.role for c in clauses}

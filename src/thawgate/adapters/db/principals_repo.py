@@ -89,6 +89,9 @@ class PrincipalRepository:
         row = self.conn.execute(q).first()
         return None if row is None else self._effective([_principal(row)], now)[0]
 
+    def delete_token(self, token_sha256: str) -> None:
+        self.conn.execute(sa.delete(api_tokens).where(api_tokens.c.token_sha256 == token_sha256))
+
     def set_active(self, principal_id: str, *, active: bool) -> bool:
         result = self.conn.execute(
             sa.update(principals).where(principals.c.id == principal_id).values(active=active)

@@ -45,7 +45,9 @@ class RequestRepository:
         return None if row is None else _request(row)
 
     def add(self, request: Request, facts: dict[str, Any]) -> None:
-        self.conn.execute(sa.insert(requests).values(**_row(request), facts=facts))
+        self.conn.execute(
+            sa.insert(requests).values(**_row(request), facts=facts, reasons=queue_reasons(facts))
+        )
 
     def save(self, request: Request, facts: dict[str, Any] | None = None) -> bool:
         """Compare-and-swap on the request's version; bumps it on success."""
@@ -53,6 +55,7 @@ class RequestRepository:
         values = _row(request) | {"version": expected + 1}
         if facts is not None:
             values["facts"] = facts
+            values["reasons"] = queue_reasons(facts)
         result = self.conn.execute(
             sa.update(requests)
             .where(requests.c.id == request.id, requests.c.version == expected)
@@ -247,6 +250,14 @@ class RequestRepository:
         return list(self.conn.execute(q).scalars())
 
 
+def queue_reasons(facts: dict[str, Any]) -> str:
+    """The targets' restriction reasons (thaw) or binding types (unbind) as " A B ", so that
+    `LIKE '% A %'` finds one."""
+    decided = facts.get("decision_facts") or facts
+    found = [*(decided.get("reasons") or ()), *(decided.get("binding_types") or ())]
+    return f" {' '.join(sorted(str(r) for r in found))} " if found else ""
+
+
 def _row(r: Request) -> dict[str, Any]:
     created = r.created_at
     return {
@@ -272,6 +283,7 @@ def _row(r: Request) -> dict[str, Any]:
         "version": r.version,
         "idempotency_key": r.idempotency_key,
         "body_sha256": r.body_hash,
+        "risk_score": r.decision.risk.score,
     }
 
 

@@ -155,6 +155,10 @@ requests = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("idempotency_key", sa.String(256), nullable=True),
     sa.Column("body_sha256", sa.String(64), nullable=True),
+    # Copies kept for the console's queue filters (migration 0008): the risk score of the
+    # decision, and the reasons of the targeted restrictions as " R1 R2 " (matched with LIKE).
+    sa.Column("risk_score", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("reasons", sa.String(512), nullable=False, server_default=""),
     sa.UniqueConstraint("requester", "idempotency_key"),
     sa.Index("ix_requests_account_id", "account_id"),
     sa.Index("ix_requests_status_created_at", "status", "created_at"),
@@ -332,4 +336,26 @@ access_reviews = sa.Table(
     sa.Column("comment", sa.Text, nullable=False),
     sa.Column("at", UtcDateTime, nullable=False),
     sa.Index("ix_access_reviews_grant_id", "grant_id"),
+)
+
+# The console (migration 0008). A claim says "I am working this request": one per request,
+# lapsing at expires_at, so that two reviewers don't work the same item unknowingly.
+request_claims = sa.Table(
+    "request_claims",
+    metadata,
+    sa.Column("request_id", sa.String(64), sa.ForeignKey("requests.id"), primary_key=True),
+    sa.Column("principal_id", sa.String(128), nullable=False),
+    sa.Column("claimed_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# Failed console logins, by username and by client address: the login throttle counts them
+# over a sliding window, in the database so that every server process sees the same count.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("key", sa.String(256), nullable=False),  # "user:<name>" or "ip:<address>"
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Index("ix_login_failures_key_at", "key", "at"),
 )

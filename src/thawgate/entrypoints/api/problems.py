@@ -21,6 +21,7 @@ PROBLEMS: dict[type[errors.DomainError], tuple[str, int, str]] = {
     errors.ValidationFailed: ("validation", 422, "Validation failed"),
     errors.IdempotencyMismatch: ("idempotency-mismatch", 422, "Idempotency-Key reused"),
     errors.PolicyError: ("validation", 422, "Invalid policy"),
+    errors.TooManyAttempts: ("too-many-attempts", 429, "Too many attempts"),
 }
 MEDIA_TYPE = "application/problem+json"
 

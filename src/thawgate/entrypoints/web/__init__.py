@@ -1,0 +1,50 @@
+"""The reviewers' console: server-rendered Jinja2 pages with htmx, served by `thawgate serve`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from thawgate.bootstrap import App
+from thawgate.entrypoints.web import i18n, pages_login, pages_more, pages_review
+from thawgate.entrypoints.web.context import Console, CsrfRefused, LoginRequired, redirect
+
+STATIC = Path(__file__).parent / "static"
+
+
+def mount(api: FastAPI, app: App) -> Console:
+    console = Console(app)
+    api.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    api.include_router(pages_login.router(console))
+    api.include_router(pages_more.router(console))  # /requests/new before /requests/{id}
+    api.include_router(pages_review.router(console))
+
+    def login_required(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)  # noqa: S101  # registered for this type only
+        why = f"&why={exc.reason}" if exc.reason else ""
+        response = redirect(f"/login?next={exc.next_url}{why}")
+        response.delete_cookie("tg_session", path="/")
+        return response
+
+    def csrf_refused(request: Request, _exc: Exception) -> Response:
+        _ = i18n.gettext_for(console.lang(request))
+        response: HTMLResponse = console.render(
+            request,
+            "error.html",
+            None,
+            403,
+            error_kind="csrf",
+            error_title=_("Refused: the form carried no valid CSRF token"),
+            error_detail=_(
+                "The form was not sent from this console's page, or your session changed. "
+                "Reload the page and try again."
+            ),
+        )
+        return response
+
+    api.add_exception_handler(LoginRequired, login_required)
+    api.add_exception_handler(CsrfRefused, csrf_refused)
+    return console

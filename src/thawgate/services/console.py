@@ -1,0 +1,246 @@
+"""The reviewers' console: the queue, claims, "take next", and one screen per request.
+
+Every read goes through the same Cedar actions as the API; the console adds no power of its own.
+The buttons a page shows come from `approval_blocker`, but the server decides again on each POST.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from thawgate.adapters.db.console_repo import AuditRow, QueueFilter, QueueRow
+from thawgate.adapters.db.uow import UnitOfWork
+from thawgate.domain.clauses import check_floor, choose_clause, live_approvals
+from thawgate.domain.errors import Conflict, DomainError, NotFound
+from thawgate.domain.model import Account, AccountEvent, Principal
+from thawgate.domain.request import Request
+from thawgate.policy.authz import SystemResource
+from thawgate.services.env import Env, actor_of, authorize
+from thawgate.services.review import request_resource
+
+# Risk bands shown in the queue: (name, lowest score, highest score), inclusive.
+BANDS: tuple[tuple[str, int, int], ...] = (
+    ("low", 0, 29),
+    ("medium", 30, 69),
+    ("high", 70, 89),
+    ("extreme", 90, 100),
+)
+CLAIM_TTL = timedelta(minutes=30)
+# "Take next" never hands a reviewer a request from a requester whose requests they approved this
+# often in the last week: picking the item yourself is how a colluding pair would meet.
+COLLUSION_WINDOW = timedelta(days=7)
+COLLUSION_LIMIT = 3
+TIMELINE_DAYS = 30
+PAGE_SIZES = (25, 50, 100)
+
+
+def band_of(score: int) -> str:
+    return next((name for name, low, high in BANDS if low <= score <= high), "extreme")
+
+
+def band_range(name: str) -> tuple[int, int] | None:
+    return next(((low, high) for n, low, high in BANDS if n == name), None)
+
+
+def only_own(actor: Principal) -> bool:
+    """A principal who only requests sees only their own requests."""
+    return actor.roles <= {"requester", "self_service"}
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    rows: list[QueueRow]
+    total: int
+    counts: dict[str, int]
+    page: int
+    page_size: int
+    teams: list[str]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def queue_page(
+    uow: UnitOfWork,
+    env: Env,
+    *,
+    actor: Principal,
+    filters: QueueFilter,
+    sort: str,
+    page: int,
+    page_size: int,
+) -> QueuePage:
+    with uow:
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="list_requests",
+            subject="requests",
+            resource=SystemResource(name="requests"),
+        )
+        if only_own(actor):
+            filters = dataclasses.replace(filters, requester=actor.id)
+        counts = uow.console.status_counts(filters)
+        total = sum(n for s, n in counts.items() if not filters.statuses or s in filters.statuses)
+        page = min(max(page, 1), max(1, -(-total // page_size)))
+        rows = uow.console.queue(filters, sort=sort, offset=(page - 1) * page_size, limit=page_size)
+        return QueuePage(rows, total, counts, page, page_size, sorted(uow.console.teams()))
+
+
+def claim(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str) -> datetime:
+    """Claim a request for CLAIM_TTL; refused (409) while another reviewer holds it."""
+    with uow:
+        request = _authorized_claim(uow, env, actor, request_id)
+        now = env.clock()
+        until = now + CLAIM_TTL
+        if not uow.console.claim(request.id, actor.id, now, until):
+            held = uow.console.claim_of(request.id)
+            who = held[0] if held else "another reviewer"
+            raise Conflict(f"{who} is working this request; it is theirs until the claim lapses")
+        _claim_event(uow, actor, request.id, "request:claim:taken", now, until)
+        uow.commit()
+        return until
+
+
+def release(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str) -> None:
+    with uow:
+        request = _authorized_claim(uow, env, actor, request_id)
+        if not uow.console.release(request.id, actor.id):
+            raise Conflict("you hold no claim on this request")
+        _claim_event(uow, actor, request.id, "request:claim:released", env.clock(), None)
+        uow.commit()
+
+
+def take_next(uow: UnitOfWork, env: Env, *, actor: Principal) -> str | None:
+    """Claim a random pending request this reviewer may act on; None when there is none.
+
+    Requesters whose requests this reviewer approved COLLUSION_LIMIT or more times in the last
+    COLLUSION_WINDOW are never handed out."""
+    with uow:
+        now = env.clock()
+        often = uow.console.approvals_by(actor.id, now - COLLUSION_WINDOW)
+        excluded = {r for r, n in often.items() if n >= COLLUSION_LIMIT}
+        candidates = uow.console.random_eligible(
+            reviewer=actor.id, excluded_requesters=excluded, now=now, sample=50
+        )
+        found = uow.requests.get_many(candidates)
+        for rid in random.sample(candidates, len(candidates)):  # not a secret
+            request = found.get(rid)
+            if request is None or approval_blocker(env, actor, request, set(), now) is not None:
+                continue
+            if uow.console.claim(rid, actor.id, now, now + CLAIM_TTL):
+                _claim_event(uow, actor, rid, "request:claim:taken", now, now + CLAIM_TTL)
+                uow.commit()
+                return rid
+        return None
+
+
+def _authorized_claim(uow: UnitOfWork, env: Env, actor: Principal, request_id: str) -> Request:
+    request = uow.requests.get(request_id)
+    if request is None:
+        raise NotFound(f"no request {request_id}")
+    authorize(
+        uow,
+        env,
+        principal=actor,
+        action="claim_request",
+        subject=f"request:{request.id}",
+        resource=request_resource(request),
+    )
+    return request
+
+
+def _claim_event(
+    uow: UnitOfWork, actor: Principal, rid: str, action: str, at: datetime, until: datetime | None
+) -> None:
+    data: dict[str, object] = {"request_id": rid}
+    if until is not None:
+        data["until"] = until.isoformat()
+    uow.audit.append(at=at, actor=actor.id, action=action, subject=f"request:{rid}", data=data)
+
+
+def approval_blocker(
+    env: Env, actor: Principal, request: Request, placers: set[str], now: datetime
+) -> str | None:
+    """Why this principal could not approve this request now, in words; None if they could.
+
+    A dry run of the checks `review.approve` makes (the floor, the clause fit, Cedar); it
+    records nothing. The server still checks everything again when the form is posted."""
+    if request.status != "pending_approval":
+        return f"the request is {request.status}; only a pending request takes approvals"
+    approvals = live_approvals(request.approvals, now)
+    try:
+        check_floor(
+            approver=actor, requester=request.requester, placers=placers, approvals=approvals
+        )
+        choose_clause(
+            approver=actor,
+            clauses=request.decision.required_approvals,
+            min_teams=request.decision.min_teams,
+            approvals=approvals,
+        )
+    except DomainError as exc:
+        return exc.detail
+    decision = env.authorizer.authorize(
+        actor_of(actor), "approve_request", request_resource(request)
+    )
+    return None if decision.allowed else "your roles may not approve this request"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    request: Request
+    account: Account
+    events: list[AccountEvent]
+    history: list[AuditRow]
+    approve_blocker: str | None
+    may_review: bool  # reject / ask for info
+    claim: tuple[str, datetime] | None
+    requester: Principal | None
+    now: datetime
+    targets: set[str] = field(default_factory=set)
+
+
+def request_view(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str) -> RequestView:
+    """Everything a reviewer needs to judge one request, read in one transaction."""
+    with uow:
+        request = uow.requests.get(request_id)
+        if request is None:
+            raise NotFound(f"no request {request_id}")
+        resource = request_resource(request)
+        authorize(
+            uow,
+            env,
+            principal=actor,
+            action="read_request",
+            subject=f"request:{request.id}",
+            resource=resource,
+        )
+        account = uow.accounts.get(request.account_id)
+        if account is None:
+            raise NotFound(f"no account {request.account_id}")
+        now = env.clock()
+        targets = set(request.targets)
+        placers = {p for r in account.restrictions if r.id in targets for p in r.placers}
+        may_review = request.status in ("pending_approval", "needs_info") and (
+            env.authorizer.authorize(actor_of(actor), "reject_request", resource).allowed
+        )
+        return RequestView(
+            request=request,
+            account=account,
+            events=uow.accounts.events(account.id, since=now - timedelta(days=TIMELINE_DAYS)),
+            history=uow.console.audit_events(
+                actor=None, subject=f"request:{request.id}", action=None, before_seq=None, limit=100
+            ),
+            approve_blocker=approval_blocker(env, actor, request, placers, now),
+            may_review=may_review,
+            claim=uow.console.claim_of(request.id),
+            requester=uow.principals.get(request.requester),
+            now=now,
+            targets=targets,
+        )
