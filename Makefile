@@ -12,13 +12,13 @@ STAMP := $(VENV)/.installed
 
 # Test directories for the SQLite pass, and for the second pass on PostgreSQL
 # (run only when THAWGATE_TEST_POSTGRES_URL is set). Directories that do not exist yet are skipped.
-TESTS ?= tests/unit tests/integration tests/e2e
+TESTS ?= tests/unit tests/integration tests/e2e tests/browser
 PG_TESTS ?= tests/integration tests/e2e
 LINT_PATHS ?= src tests bench
 
 existing = $(wildcard $(1))
 
-.PHONY: help venv demo test pytest lint fmt db-check bench clean
+.PHONY: help venv demo test pytest lint fmt db-check bench clean i18n screenshots
 
 help: ## list the targets (the default)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -72,3 +72,13 @@ clean: ## remove the venv, tool caches and the local thawgate.db
 		build dist src/*.egg-info
 	rm -f thawgate.db*
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+I18N_DIR := src/thawgate/entrypoints/web/translations
+
+i18n: $(STAMP) ## extract the console's strings, update the zh_CN catalog, compile it
+	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --sort-output --omit-header -o $(I18N_DIR)/messages.pot .
+	$(BIN)/pybabel update -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) -l zh_CN --no-fuzzy-matching
+	$(BIN)/pybabel compile -d $(I18N_DIR) -l zh_CN --statistics
+
+screenshots: $(STAMP) ## run the browser tests and keep their screenshots in docs/screenshots
+	THAWGATE_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/browser -q
