@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -25,7 +26,7 @@ def mount(api: FastAPI, app: App) -> Console:
     def login_required(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)  # noqa: S101  # registered for this type only
         why = f"&why={exc.reason}" if exc.reason else ""
-        response = redirect(f"/login?next={exc.next_url}{why}")
+        response = redirect(f"/login?next={quote(exc.next_url, safe='/')}{why}")
         response.delete_cookie("tg_session", path="/")
         return response
 
