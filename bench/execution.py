@@ -22,6 +22,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from worlds import AGENTS, thaw_world  # noqa: E402  # bench/worlds.py
+
 from thawgate import bootstrap  # noqa: E402  # after the path set-up above
 from thawgate.adapters.db.engine import make_engine  # noqa: E402
 from thawgate.config import Settings  # noqa: E402
@@ -29,46 +31,7 @@ from thawgate.domain.request import Evidence  # noqa: E402
 from thawgate.services import execution, intake, loader, review  # noqa: E402
 
 BATCH = int(os.environ.get("THAWGATE_BENCH_BATCH", "50"))
-AGENTS = 20  # a support desk's requesters, round-robin
 WORKERS = int(os.environ.get("THAWGATE_BENCH_WORKERS", "2"))
-
-
-def _world(n: int, now: datetime) -> dict[str, object]:
-    return {
-        "principals": [
-            *(
-                {"id": f"agent-{k}", "team": "customer_support", "roles": ["requester"]}
-                for k in range(AGENTS)
-            ),
-            {"id": "fay", "team": "fraud_risk", "roles": ["fraud_reviewer"]},
-            {"id": "sec-bot", "team": "security", "roles": ["restriction_placer"]},
-        ],
-        "accounts": [
-            {
-                "id": f"B{i}",
-                "created_at": (now - timedelta(days=400)).isoformat(),
-                "restrictions": [
-                    {
-                        "id": f"br-{i}",
-                        "scope": "withdraw",
-                        "reason": "ATO_SUSPECTED",
-                        "placed_by": "sec-bot",
-                        "placed_at": (now - timedelta(days=2)).isoformat(),
-                    }
-                ],
-                "events": [
-                    {
-                        "type": "login",
-                        "at": (now - timedelta(days=3)).isoformat(),
-                        "ip": f"10.9.{i // 250}.{i % 250}",
-                        "country": "DE",
-                        "device": f"dev-{i}",
-                    }
-                ],
-            }
-            for i in range(n)
-        ],
-    }
 
 
 def _prepare(url: str, n: int) -> None:
@@ -78,7 +41,7 @@ def _prepare(url: str, n: int) -> None:
     engine.dispose()
     app = bootstrap.build(settings)
     now = datetime.now(UTC)
-    loader.load_world(app.uow(), app.env, _world(n, now))
+    loader.load_world(app.uow(), app.env, thaw_world(n, now))
     with app.uow(readonly=True) as uow:
         agents = [uow.principals.get(f"agent-{k}") for k in range(AGENTS)]
         fay = uow.principals.get("fay")
