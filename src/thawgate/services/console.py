@@ -129,15 +129,25 @@ def take_next(uow: UnitOfWork, env: Env, *, actor: Principal) -> str | None:
             reviewer=actor.id, excluded_requesters=excluded, now=now, sample=50
         )
         found = uow.requests.get_many(candidates)
-        for rid in random.sample(candidates, len(candidates)):  # not a secret
+        accounts = uow.accounts.get_many(sorted({r.account_id for r in found.values()}))
+        for rid in random.sample(candidates, len(candidates)):  # random, not a secret
             request = found.get(rid)
-            if request is None or approval_blocker(env, actor, request, set(), now) is not None:
+            if request is None:
+                continue
+            account = accounts.get(request.account_id)
+            placers = _placers(account, set(request.targets)) if account else set()
+            if approval_blocker(env, actor, request, placers, now) is not None:
                 continue
             if uow.console.claim(rid, actor.id, now, now + CLAIM_TTL):
                 _claim_event(uow, actor, rid, "request:claim:taken", now, now + CLAIM_TTL)
                 uow.commit()
                 return rid
         return None
+
+
+def _placers(account: Account, targets: set[str]) -> set[str]:
+    """Who placed or amended the restrictions a request lifts (floor item 2)."""
+    return {p for r in account.restrictions if r.id in targets for p in r.placers}
 
 
 def _authorized_claim(uow: UnitOfWork, env: Env, actor: Principal, request_id: str) -> Request:
@@ -226,7 +236,7 @@ def request_view(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str
             raise NotFound(f"no account {request.account_id}")
         now = env.clock()
         targets = set(request.targets)
-        placers = {p for r in account.restrictions if r.id in targets for p in r.placers}
+        placers = _placers(account, targets)
         may_review = request.status in ("pending_approval", "needs_info") and (
             env.authorizer.authorize(actor_of(actor), "reject_request", resource).allowed
         )
