@@ -1,4 +1,4 @@
-"""Every console string has a Simplified Chinese translation, and the compiled catalog is current."""
+"""Every console string has a Simplified Chinese translation; the compiled catalog is current."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_language_choice() -> None:
     assert i18n.choose(None, None) == "en"
     _ = i18n.gettext_for("zh_CN")
     assert _("Review queue") == "审核队列"
-    assert _("Page %(page)s of %(pages)s", page=2, pages=5) == "第 2 页，共 5 页"
+    assert _("Page %(page)s of %(pages)s", page=2, pages=5) == "第 2 页\uff0c共 5 页"
 
 
 def test_times_are_utc_and_dates_follow_the_locale() -> None:

@@ -14,8 +14,8 @@ from thawgate.domain.audit_event import canonical_json, event_leaf_hash
 from thawgate.domain.checkpoint import SignedCheckpoint
 from thawgate.domain.errors import ValidationFailed
 from thawgate.domain.model import Principal
-from thawgate.services import audit_log
 from thawgate.policy.authz import SystemResource
+from thawgate.services import audit_log
 from thawgate.services.env import Env, authorize
 
 DECIDED = ("approved", "executed", "rejected", "reverted", "failed")
