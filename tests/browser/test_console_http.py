@@ -115,3 +115,13 @@ def test_the_login_form_needs_its_csrf_token(console: Console) -> None:
     refused = client.post("/login", data={"username": "finn", "password": PASSWORD})
     assert refused.status_code == 403
     assert "tg_session" not in refused.cookies
+
+
+def test_pages_cannot_be_framed_or_run_foreign_script(console: Console) -> None:
+    client, _csrf = session(console, "fay")
+    for path in ("/login", "/queue", "/dashboard"):
+        headers = client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+        assert "script-src 'self';" in headers["content-security-policy"], path
+        assert headers["x-frame-options"] == "DENY", path
+        assert headers["cache-control"] == "no-store", path

@@ -39,6 +39,20 @@ REVIEWER_ROLES = frozenset(
 AUDIT_ROLES = REVIEWER_ROLES | {"auditor"}
 
 
+# Every console page: scripts only from the console itself (no inline script), never framed (a
+# framed Approve button could be clickjacked), forms post only here, and nothing cached.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
 class LoginRequired(Exception):
     """No live session: the handler sends the browser to /login, then back here."""
 
@@ -165,6 +179,7 @@ class Console:
             },
             status_code=status_code,
         )
+        response.headers.update(SECURITY_HEADERS)
         if viewer is not None:  # every page view counts as use: the idle clock restarts
             self._set_session(response, request, viewer.token, viewer.csrf)
         return response
