@@ -2,7 +2,7 @@
 
 Set-up (not timed): a scratch schema, N accounts each with one ATO freeze, and N pending thaw
 requests filed through intake (policy, risk, audit), round-robin by 20 requesters. Timed: the
-server's time for GET /queue (the page a reviewer opens), through the real ASGI app in process,
+server's time for GET /queue (after VACUUM ANALYZE, as autovacuum would have run) (the page a reviewer opens), through the real ASGI app in process,
 logged in with the signed session cookie; also a filtered, risk-sorted page and a deep page.
 
     THAWGATE_BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
@@ -72,6 +72,8 @@ def _prepare(url: str, n: int) -> bootstrap.App:
         if (i + 1) % 2000 == 0:
             print(f"  {i + 1} requests filed ({time.perf_counter() - started:.0f} s)")
     identity.set_password(app.uow(), app.env, principal_id="fay", password=PASSWORD)
+    with app.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")  # what autovacuum does after a bulk of inserts
     return app
 
 

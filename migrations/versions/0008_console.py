@@ -31,6 +31,14 @@ def upgrade() -> None:
         "requests", sa.Column("reasons", sa.String(length=512), server_default="", nullable=False)
     )
     _backfill_queue_columns()
+    op.drop_index("ix_requests_status_created_at", table_name="requests")
+    op.create_index(
+        "ix_requests_queue",
+        "requests",
+        ["status", "created_at", "id"],
+        unique=False,
+        postgresql_include=["risk_score", "reasons", "requester", "kind", "account_id"],
+    )
     op.create_table(
         "request_claims",
         sa.Column("request_id", sa.String(length=64), nullable=False),
@@ -91,5 +99,9 @@ def downgrade() -> None:
     op.drop_index("ix_login_failures_key_at", table_name="login_failures")
     op.drop_table("login_failures")
     op.drop_table("request_claims")
+    op.drop_index("ix_requests_queue", table_name="requests")
+    op.create_index(
+        "ix_requests_status_created_at", "requests", ["status", "created_at"], unique=False
+    )
     op.drop_column("requests", "reasons")
     op.drop_column("requests", "risk_score")
