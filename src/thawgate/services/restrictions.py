@@ -8,6 +8,7 @@ from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.errors import NotFound, ValidationFailed
 from thawgate.domain.model import AccountEvent, Principal, Restriction
 from thawgate.policy.authz import AccountResource, RestrictionResource
+from thawgate.services import monitoring
 from thawgate.services.env import Env, authorize
 
 
@@ -124,5 +125,7 @@ def ingest_events(
             resource=AccountResource(id=account_id, requesters=frozenset()),
         )
         n = uow.accounts.add_events(account_id, events, env.clock())
+        # Post-thaw monitoring, in this transaction: a hit commits with the events or not at all.
+        monitoring.watch(uow, env, account_id=account_id, events=events)
         uow.commit()
         return n

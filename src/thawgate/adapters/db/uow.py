@@ -11,6 +11,7 @@ from thawgate.adapters.db.alerts_repo import AlertRepository
 from thawgate.adapters.db.audit_repo import AuditRepository
 from thawgate.adapters.db.grants_repo import GrantRepository
 from thawgate.adapters.db.jobs_repo import JobRepository
+from thawgate.adapters.db.monitoring_repo import MonitoringRepository
 from thawgate.adapters.db.policy_versions_repo import PolicyVersionRepository
 from thawgate.adapters.db.principals_repo import PrincipalRepository
 from thawgate.adapters.db.relocks_repo import RelockRepository
@@ -29,6 +30,7 @@ class UnitOfWork:
     grants: GrantRepository
     alerts: AlertRepository
     policy_versions: PolicyVersionRepository
+    monitoring: MonitoringRepository
 
     def __init__(self, engine: sa.Engine, *, readonly: bool = False) -> None:
         self.engine = engine
@@ -62,6 +64,7 @@ class UnitOfWork:
         self.grants = GrantRepository(conn, lock_rows=postgres)
         self.alerts = AlertRepository(conn)
         self.policy_versions = PolicyVersionRepository(conn, lock_rows=postgres)
+        self.monitoring = MonitoringRepository(conn, lock_rows=postgres)
         return self
 
     def __exit__(

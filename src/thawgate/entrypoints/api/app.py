@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from thawgate.bootstrap import App
 from thawgate.domain.errors import ValidationFailed
 from thawgate.domain.model import Principal
-from thawgate.entrypoints.api import audit_routes, authority_routes, problems
+from thawgate.entrypoints.api import audit_routes, authority_routes, monitoring_routes, problems
 from thawgate.entrypoints.api.auth import principal_dependency
 from thawgate.entrypoints.api.schemas import (
     AnswerIn,
@@ -40,6 +40,7 @@ def create_app(app: App) -> FastAPI:
     api.include_router(_router(app), prefix="/v1")
     api.include_router(audit_routes.router(app), prefix="/v1")
     api.include_router(authority_routes.router(app), prefix="/v1")
+    api.include_router(monitoring_routes.router(app), prefix="/v1")
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> JSON:
