@@ -3,6 +3,8 @@ raise alerts and re-freeze through the `local` account system, and bad thaws are
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -329,3 +331,32 @@ def test_a_policy_version_changes_the_window(watched: App, clock: Clock) -> None
     thaw(watched)
     ingest(watched, "A1", event("password_change", clock.now + timedelta(hours=7)))
     assert hits(watched) == []
+
+
+def test_concurrent_ingestions_of_one_account_hit_once(loaded: App, clock: Clock) -> None:
+    """Eight streams deliver the same pattern at once: one hit, one alert, one re-freeze, and
+    every event recorded (on PostgreSQL the account row serialises the monitoring passes)."""
+    rid = thaw(loaded)
+    now = clock.now
+    ingest(loaded, "A1", event("withdrawal_address_added", now, address="bc1-race"))
+    barrier = threading.Barrier(8)
+
+    def one(n: int) -> int:
+        barrier.wait()
+        return ingest(
+            loaded,
+            "A1",
+            event("withdrawal", now + timedelta(minutes=n + 1), address="bc1-race"),
+            event("password_change", now + timedelta(minutes=n + 1, seconds=30)),
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(one, range(8))) == [2] * 8
+    assert sorted(hits(loaded)) == [
+        (rid, "another-credential-change"),
+        (rid, "withdrawal-to-fresh-address"),
+    ]
+    assert n_alerts(loaded) == 2
+    assert count_rows(loaded, "SELECT count(*) FROM account_events WHERE type = 'withdrawal'") == 8
+    placed = "SELECT count(*) FROM restrictions WHERE placed_by_request = :r"
+    assert count_rows(loaded, placed, r=rid) == 1

@@ -1,8 +1,8 @@
 """Post-thaw monitoring: account events checked against the pack's monitoring rules, for a window
 after each execution; and the bad-thaw counts.
 
-Monitoring runs in the transaction that records the events (`watch`, called by
-`restrictions.ingest_events`), not in the outbox worker: the re-freeze must land before the
+Monitoring runs in the transaction that records the events (`open_windows` then `watch`, called
+by `restrictions.ingest_events`), not in the outbox worker: the re-freeze must land before the
 attacker's next withdrawal, the event, the hit, the alert, the restriction and their audit events
 commit together or not at all, and an account with no open window costs one indexed query.
 """
@@ -30,24 +30,36 @@ ALERT_KIND = "post-thaw-monitoring"
 REFREEZE_SCOPE, REFREEZE_REASON = "full", "ATO_SUSPECTED"
 
 
-def watch(uow: UnitOfWork, env: Env, *, account_id: str, events: list[AccountEvent]) -> list[Hit]:
-    """Check newly recorded events against the windows open on the account. In the caller's
-    transaction (the caller commits). Returns the new hits."""
-    pack = env.policy
-    policy = pack.monitoring
-    if not events or not policy.rules:
-        return []
-    first, last = min(e.at for e in events), max(e.at for e in events)
-    windows = uow.monitoring.windows(
-        account_id, first_at=first, last_at=last, hours=policy.window_hours
-    )
-    windows = [w for w in windows if any(w.covers(e.at) for e in events)]
-    if not windows:
+def open_windows(
+    uow: UnitOfWork, env: Env, *, account_id: str, events: list[AccountEvent]
+) -> list[Window]:
+    """Before the events are recorded: the windows they fall in. When there is one, the account
+    row is locked first (PostgreSQL), so that concurrent ingestions of the account take their
+    turns, each seeing the events and hits of the one before; none races to the same hit."""
+    policy = env.policy.monitoring
+    if not events or not policy.rules or not _windows(uow, env, account_id, events):
         return []
     uow.monitoring.lock_account(account_id)
+    return _windows(uow, env, account_id, events)  # again, under the lock
+
+
+def _windows(
+    uow: UnitOfWork, env: Env, account_id: str, events: list[AccountEvent]
+) -> list[Window]:
+    first, last = min(e.at for e in events), max(e.at for e in events)
+    found = uow.monitoring.windows(
+        account_id, first_at=first, last_at=last, hours=env.policy.monitoring.window_hours
+    )
+    return [w for w in found if any(w.covers(e.at) for e in events)]
+
+
+def watch(uow: UnitOfWork, env: Env, *, windows: list[Window]) -> list[Hit]:
+    """After the events are recorded: check each window they fall in against the monitoring
+    rules. In the caller's transaction (the caller commits). Returns the new hits."""
+    pack = env.policy
     hits: list[Hit] = []
     for window in windows:
-        hits += _watch_window(uow, env, window, policy, pack.version)
+        hits += _watch_window(uow, env, window, pack.monitoring, pack.version)
     return hits
 
 

@@ -124,8 +124,9 @@ def ingest_events(
             subject=f"account:{account_id}",
             resource=AccountResource(id=account_id, requesters=frozenset()),
         )
-        n = uow.accounts.add_events(account_id, events, env.clock())
         # Post-thaw monitoring, in this transaction: a hit commits with the events or not at all.
-        monitoring.watch(uow, env, account_id=account_id, events=events)
+        windows = monitoring.open_windows(uow, env, account_id=account_id, events=events)
+        n = uow.accounts.add_events(account_id, events, env.clock())
+        monitoring.watch(uow, env, windows=windows)
         uow.commit()
         return n
