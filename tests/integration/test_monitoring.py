@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from tests.integration.conftest import Clock, count_rows
 from tests.integration.helpers import approve, drain, status, submit, who
 
@@ -17,7 +18,8 @@ from thawgate.bootstrap import App
 from thawgate.domain.errors import Forbidden, PolicyError
 from thawgate.domain.model import AccountEvent
 from thawgate.policy.request_policy import RequestPolicy
-from thawgate.services import loader, monitoring, policy_admin, restrictions
+from thawgate.entrypoints.api.app import create_app
+from thawgate.services import identity, loader, monitoring, policy_admin, restrictions
 
 WATCHERS = [
     {"id": "pat", "team": "fraud_risk", "roles": ["policy_admin"]},
@@ -360,3 +362,27 @@ def test_concurrent_ingestions_of_one_account_hit_once(loaded: App, clock: Clock
     assert count_rows(loaded, "SELECT count(*) FROM account_events WHERE type = 'withdrawal'") == 8
     placed = "SELECT count(*) FROM restrictions WHERE placed_by_request = :r"
     assert count_rows(loaded, placed, r=rid) == 1
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # starlette's TestClient on httpx
+def test_the_api_refuses_a_bad_monitoring_rule_naming_it(watched: App) -> None:
+    token = identity.issue_token(
+        watched.uow(), watched.env, principal_id="pat", ttl=timedelta(hours=1)
+    )
+    data = yaml.safe_load(watched.env.policy.document)
+    data["monitoring"]["rules"][1]["when"] = "new_country_login_before && withdrawl_count > 0"
+    client = TestClient(create_app(watched))
+    resp = client.post(
+        "/v1/policy/versions",
+        json={"document": yaml.safe_dump(data)},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert resp.status_code == 422, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    body = resp.json()
+    assert body["type"] == "urn:thawgate:problem:validation"
+    assert "monitoring rule new-country-then-withdrawal" in body["detail"]
+    assert "withdrawl_count" in body["detail"]
+    schema = client.get("/openapi.json").json()
+    route = schema["paths"]["/v1/monitoring/bad-thaws"]["get"]
+    assert {"200", "401", "403", "422"} <= set(route["responses"])

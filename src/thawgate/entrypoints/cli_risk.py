@@ -116,7 +116,7 @@ def bad_thaws(
         ("per approver", counts.per_approver),
         ("hits per rule", counts.per_rule),
     ):
-        out.print(f"{title}:", highlight=False)
+        out.print(f"{title}:" + ("" if rows else " none"), highlight=False)
         for key, n in rows:
             out.print(f"  {key}\t{n}", highlight=False)
 
