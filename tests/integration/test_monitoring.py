@@ -17,8 +17,8 @@ from tests.integration.helpers import approve, drain, status, submit, who
 from thawgate.bootstrap import App
 from thawgate.domain.errors import Forbidden, PolicyError
 from thawgate.domain.model import AccountEvent
-from thawgate.policy.request_policy import RequestPolicy
 from thawgate.entrypoints.api.app import create_app
+from thawgate.policy.request_policy import RequestPolicy
 from thawgate.services import identity, loader, monitoring, policy_admin, restrictions
 
 WATCHERS = [
