@@ -19,7 +19,14 @@ from thawgate.domain.errors import Forbidden, PolicyError
 from thawgate.domain.model import AccountEvent
 from thawgate.entrypoints.api.app import create_app
 from thawgate.policy.request_policy import RequestPolicy
-from thawgate.services import identity, loader, monitoring, policy_admin, restrictions
+from thawgate.services import (
+    corrections,
+    identity,
+    loader,
+    monitoring,
+    policy_admin,
+    restrictions,
+)
 
 WATCHERS = [
     {"id": "pat", "team": "fraud_risk", "roles": ["policy_admin"]},
@@ -239,8 +246,6 @@ def test_refreeze_is_a_per_rule_setting(loaded: App, clock: Clock) -> None:
 
 
 def test_a_reverted_request_opens_no_window(loaded: App, clock: Clock) -> None:
-    from thawgate.services import corrections
-
     rid = thaw(loaded)
     corrections.revert(
         loaded.uow(), loaded.env, actor=who(loaded, "sam"), request_id=rid, comment="bad"
