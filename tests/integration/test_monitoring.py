@@ -391,3 +391,26 @@ def test_the_api_refuses_a_bad_monitoring_rule_naming_it(watched: App) -> None:
     schema = client.get("/openapi.json").json()
     route = schema["paths"]["/v1/monitoring/bad-thaws"]["get"]
     assert {"200", "401", "403", "422"} <= set(route["responses"])
+
+
+def test_a_country_first_used_days_before_the_thaw_is_still_new(loaded: App, clock: Clock) -> None:
+    """The takeover's own login (two days before the thaw) does not make its country the
+    account's; a country used ten days before does."""
+    ingest(
+        loaded,
+        "A1",
+        event("login", clock.now - timedelta(days=2), country="RU"),
+        event("login", clock.now - timedelta(days=10), country="FR"),
+    )
+    ingest(
+        loaded,
+        "A3",
+        event("login", clock.now - timedelta(days=10), country="FR"),
+    )
+    rid = thaw(loaded)
+    other = thaw(loaded, "A3", "r-ato3", reviewer="finn")
+    later = clock.now + timedelta(hours=1)
+    ingest(loaded, "A3", event("login", later, country="FR"), event("withdrawal", later))
+    assert hits(loaded, other) == []
+    ingest(loaded, "A1", event("login", later, country="RU"), event("withdrawal", later))
+    assert hits(loaded) == [(rid, "new-country-then-withdrawal")]

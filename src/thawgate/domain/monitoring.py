@@ -3,7 +3,8 @@
 Each executed request opens a window on its account (`window_hours`, a policy setting). Every
 account event whose claimed `at` falls inside a window is described by `MonitoringFacts`, computed
 from the window's events alone plus two look-ups from before it: the countries the account had
-already used, and when each withdrawal address was added. The rules (policy/monitoring.py) are CEL
+established (used at least `ESTABLISHED_AFTER` before the window opened), and when each withdrawal
+address was added. The rules (policy/monitoring.py) are CEL
 conditions over these facts.
 """
 
@@ -14,6 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from thawgate.domain.model import AccountEvent
+
+# A country counts as the account's own once used at least this long before the window opened:
+# one first used in the days before the thaw (often the takeover itself) is still new.
+ESTABLISHED_AFTER = timedelta(days=7)
 
 # Security-binding and credential changes: "another credential change" in the window.
 CREDENTIAL_CHANGES = frozenset(
@@ -84,7 +89,8 @@ def window_facts(
 ) -> list[tuple[StoredEvent, MonitoringFacts]]:
     """The facts of every event of `events` inside the window, in `at` order.
 
-    `known_countries`: countries in the account's events before the window opened.
+    `known_countries`: countries in the account's events up to `ESTABLISHED_AFTER` before the
+    window opened.
     `addresses_added`: for each withdrawal address, when it was added (any time).
     """
     inside = sorted(

@@ -72,6 +72,13 @@ def risk_evaluate(
         f"seed {seed}: attack requests stopped {summary.attack_stopped:.1%}, "
         f"benign escalated {summary.benign_escalated:.1%} -> {out_dir / 'risk-evaluation.md'}"
     )
+    m = summary.monitoring
+    if m is not None:
+        out.print(
+            f"post-thaw monitoring (modelled aftermath): caught {m.attack_caught} of "
+            f"{m.attack_passed} attack requests that passed review; false alarms on "
+            f"{m.benign_alarmed} of {m.benign_passed} benign ones"
+        )
     if not summary.meets_targets:
         raise typer.Exit(1)
 

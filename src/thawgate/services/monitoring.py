@@ -18,7 +18,7 @@ from thawgate.adapters.db.monitoring_repo import Hit
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.errors import NotFound
 from thawgate.domain.model import AccountEvent, Principal
-from thawgate.domain.monitoring import StoredEvent, Window, window_facts
+from thawgate.domain.monitoring import ESTABLISHED_AFTER, StoredEvent, Window, window_facts
 from thawgate.policy.authz import SystemResource
 from thawgate.policy.monitoring import MonitoringPolicy, MonitoringRule
 from thawgate.services.alerts import raise_alert
@@ -73,7 +73,9 @@ def _watch_window(
     facts = window_facts(
         window,
         events,
-        known_countries=repo.countries_before(window.account_id, window.opened_at),
+        known_countries=repo.countries_before(
+            window.account_id, window.opened_at - ESTABLISHED_AFTER
+        ),
         addresses_added=repo.addresses_added(
             window.account_id,
             (e.event.address for e in events if e.event.type == "withdrawal" and e.event.address),

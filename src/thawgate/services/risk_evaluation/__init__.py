@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from thawgate.policy.authz import Authorizer
 from thawgate.policy.request_policy import RequestPolicy
+from thawgate.services.risk_evaluation.aftermath import summarise_monitoring, watch_passed
 from thawgate.services.risk_evaluation.judge import Verdict, judge_world
 from thawgate.services.risk_evaluation.report import Summary, summarise, write_report
 from thawgate.synth import generate
@@ -25,6 +27,8 @@ def evaluate(
     world = generate(accounts, seed)
     verdicts = judge_world(world, policy, authorizer)
     summary = summarise(verdicts, seed=seed, accounts=accounts, version=policy.version)
+    watched = watch_passed(world, verdicts, policy)
+    summary = replace(summary, monitoring=summarise_monitoring(watched))
     if out is not None:
         write_report(summary, verdicts, out)
     return summary

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from thawgate.services.risk_evaluation.aftermath import MonitoringSummary
 from thawgate.services.risk_evaluation.judge import Verdict
 from thawgate.synth.world import BENIGN, SCENARIOS
 
@@ -22,6 +23,7 @@ class Summary:
     per_label: dict[str, Counter[str]]
     attack_stopped: float
     benign_escalated: float
+    monitoring: MonitoringSummary | None = None  # what post-thaw monitoring caught (modelled)
 
     @property
     def meets_targets(self) -> bool:
@@ -87,8 +89,32 @@ def _markdown(s: Summary, verdicts: list[Verdict], charts: list[str]) -> str:
         "",
         *[f"![{c}]({c})" for c in charts],
         "",
+        *(_monitoring_lines(s.monitoring) if s.monitoring is not None else []),
     ]
     return "\n".join(lines)
+
+
+def _monitoring_lines(m: MonitoringSummary) -> list[str]:
+    return [
+        "## Post-thaw monitoring (modelled aftermath)",
+        "",
+        "Each request that passed review is executed as its approval arrives and followed by a",
+        "*modelled* 72 h of account activity (`synth/aftermath.py`: attackers mostly cash",
+        "out fast, some are patient; owners mostly stay quiet, a few add an address, travel or",
+        "change a password). The pack's monitoring rules judge it as the live service does.",
+        "The behaviour mix is our assumption, so these shares measure the rules against that",
+        "model only.",
+        "",
+        f"- **Attack requests that passed review, caught by monitoring:** {m.attack_caught} of "
+        f"{m.attack_passed} ({_pct(_share(m.attack_caught, m.attack_passed))})",
+        f"- **Benign requests that passed, re-frozen by a false alarm:** {m.benign_alarmed} of "
+        f"{m.benign_passed} ({_pct(_share(m.benign_alarmed, m.benign_passed))})",
+        "",
+        "| monitoring rule | hits |",
+        "|---|---:|",
+        *[f"| {rule} | {n} |" for rule, n in sorted(m.per_rule.items())],
+        "",
+    ]
 
 
 def _factor_rows(verdicts: list[Verdict]) -> list[str]:
