@@ -62,16 +62,29 @@ def risk_evaluate(
     ],
     out_dir: Annotated[Path, typer.Option("--out", help="report directory")] = Path("risk-report"),
     accounts: Annotated[int, typer.Option(help="accounts in the generated world")] = 5000,
+    model: Annotated[
+        bool,
+        typer.Option(
+            "--model/--no-model",
+            help="also train the learned model on the tuning seeds and compare it",
+        ),
+    ] = True,
 ) -> None:
     """Run the shipped policy over a fresh labelled world; write Markdown and PNG charts."""
     settings = Settings()
     policy = RequestPolicy.load((settings.policy_dir / "request_policy.yaml").read_text())
     authorizer = Authorizer.from_directory(settings.policy_dir)
-    summary = evaluate(policy, authorizer, seed=seed, accounts=accounts, out=out_dir)
+    summary = evaluate(policy, authorizer, seed=seed, accounts=accounts, out=out_dir, model=model)
     out.print(
         f"seed {seed}: attack requests stopped {summary.attack_stopped:.1%}, "
         f"benign escalated {summary.benign_escalated:.1%} -> {out_dir / 'risk-evaluation.md'}"
     )
+    c = summary.learned
+    if c is not None:
+        out.print(
+            f"learned model (may only add): attack requests stopped {c.attack_stopped[1]:.1%}, "
+            f"benign escalated {c.benign_escalated[1]:.1%}"
+        )
     m = summary.monitoring
     if m is not None:
         out.print(
