@@ -1,9 +1,10 @@
 """`make bench`: the console's queue page with 10,000 pending requests, on PostgreSQL.
 
 Set-up (not timed): a scratch schema, N accounts each with one ATO freeze, and N pending thaw
-requests filed through intake (policy, risk, audit), round-robin by 20 requesters. Timed: the
-server's time for GET /queue (after VACUUM ANALYZE, as autovacuum would have run) (the page a reviewer opens), through the real ASGI app in process,
-logged in with the signed session cookie; also a filtered, risk-sorted page and a deep page.
+requests filed through intake (policy, risk, audit), round-robin by 20 requesters, then VACUUM
+ANALYZE (as autovacuum would have run). Timed: the server's time for GET /queue (the page a
+reviewer opens), through the real ASGI app in process, logged in with the signed session cookie;
+also a filtered, risk-sorted page and a deep page.
 
     THAWGATE_BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
         .venv/bin/python bench/console.py [N]

@@ -48,6 +48,8 @@ PRINCIPALS: list[tuple[str, str, list[str]]] = [
     ("pete", "security", ["restriction_placer", "fraud_reviewer"]),
     ("app", "customer_support", ["self_service"]),
     ("sec-bot", "security", ["restriction_placer"]),
+    ("events", "security", ["event_ingestor"]),
+    ("audra", "compliance", ["auditor"]),
 ]
 WITH_TOKENS = [pid for pid, _, _ in PRINCIPALS if pid != "sec-bot"]
 
@@ -71,6 +73,8 @@ ACCOUNTS: dict[str, tuple[list[tuple[str, str, str]], list[tuple[str, str]]]] = 
     "stale-1": ([("r-stale-1", "withdraw", "ATO_SUSPECTED")], []),
     "stale-2": ([("r-stale-2", "withdraw", "LAW_ENFORCEMENT")], []),
     "stale-3": ([("r-stale-3", "withdraw", "ATO_SUSPECTED")], []),
+    "watch-1": ([("r-watch-1", "withdraw", "ATO_SUSPECTED")], []),
+    "watch-2": ([], []),
 }
 
 

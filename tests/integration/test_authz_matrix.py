@@ -158,6 +158,7 @@ TABLE = [
         "/v1/alerts",
         frozenset({"auditor", "access_admin", "policy_admin", "senior_fraud_reviewer"}),
     ),
+    Route("read bad thaws", "GET", "/v1/monitoring/bad-thaws", AUDIT_READERS),
 ]
 
 

@@ -29,7 +29,7 @@ ACTIONS: Final = frozenset({
     # on the System
     "list_requests", "read_audit", "retry_job", "propose_grant", "approve_grant", "revoke_grant",
     "suspend_principal", "draft_policy", "backtest_policy", "approve_policy",
-    "read_grants", "read_alerts", "review_grants",
+    "read_grants", "read_alerts", "review_grants", "read_bad_thaws",
 })  # fmt: skip
 
 _NS: Final = "Thawgate::"

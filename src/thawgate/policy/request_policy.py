@@ -33,6 +33,7 @@ from thawgate.domain.decision import (
 from thawgate.domain.errors import PolicyError
 from thawgate.domain.request import Evidence
 from thawgate.domain.risk import FACTORS, RiskFacts, score
+from thawgate.policy import monitoring
 
 T = TypeVar("T")
 
@@ -135,6 +136,8 @@ class RequestPolicy:
         )
         self.default_clause = _clause(settings.get("default_clause"), "settings.default_clause")
         self.weights = _weights(data.get("scorecard") or {})
+        # Post-thaw monitoring rules ride in the same document: one version, validated together.
+        self.monitoring = monitoring.parse(data.get("monitoring"))
         self.rules = tuple(_rule(raw, i) for i, raw in enumerate(_list(data.get("rules"), "rules")))
         ids = [r.id for r in self.rules]
         dupes = sorted({i for i in ids if ids.count(i) > 1})

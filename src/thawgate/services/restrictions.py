@@ -8,6 +8,7 @@ from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.errors import NotFound, ValidationFailed
 from thawgate.domain.model import AccountEvent, Principal, Restriction
 from thawgate.policy.authz import AccountResource, RestrictionResource
+from thawgate.services import monitoring
 from thawgate.services.env import Env, authorize
 
 
@@ -123,6 +124,9 @@ def ingest_events(
             subject=f"account:{account_id}",
             resource=AccountResource(id=account_id, requesters=frozenset()),
         )
+        # Post-thaw monitoring, in this transaction: a hit commits with the events or not at all.
+        windows = monitoring.open_windows(uow, env, account_id=account_id, events=events)
         n = uow.accounts.add_events(account_id, events, env.clock())
+        monitoring.watch(uow, env, windows=windows)
         uow.commit()
         return n

@@ -367,3 +367,26 @@ login_failures = sa.Table(
     sa.Column("at", UtcDateTime, nullable=False),
     sa.Index("ix_login_failures_key_at", "key", "at"),
 )
+
+# Post-thaw monitoring (migration 0006): one row per monitoring rule that fired in the window of
+# an executed request. UNIQUE (request_id, rule_id): a rule fires at most once per window. The
+# requester and approvers are copied at the hit, so bad-thaw counts need no join.
+monitoring_hits = sa.Table(
+    "monitoring_hits",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(64), sa.ForeignKey("requests.id"), nullable=False),
+    sa.Column("rule_id", sa.String(128), nullable=False),
+    sa.Column("account_id", sa.String(128), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("event_type", sa.String(32), nullable=False),
+    sa.Column("event_at", UtcDateTime, nullable=False),
+    sa.Column("requester", sa.String(128), nullable=False),
+    sa.Column("approvers", Json, nullable=False),
+    sa.Column("policy_version", sa.String(128), nullable=False),
+    sa.Column("alert_id", sa.String(64), nullable=False),
+    sa.Column("restriction_id", sa.String(128), nullable=True),
+    sa.Column("detected_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("request_id", "rule_id"),
+    sa.Index("ix_monitoring_hits_detected_at", "detected_at"),
+)

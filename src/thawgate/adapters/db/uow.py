@@ -12,6 +12,7 @@ from thawgate.adapters.db.audit_repo import AuditRepository
 from thawgate.adapters.db.console_repo import ConsoleRepository
 from thawgate.adapters.db.grants_repo import GrantRepository
 from thawgate.adapters.db.jobs_repo import JobRepository
+from thawgate.adapters.db.monitoring_repo import MonitoringRepository
 from thawgate.adapters.db.policy_versions_repo import PolicyVersionRepository
 from thawgate.adapters.db.principals_repo import PrincipalRepository
 from thawgate.adapters.db.relocks_repo import RelockRepository
@@ -31,6 +32,7 @@ class UnitOfWork:
     alerts: AlertRepository
     policy_versions: PolicyVersionRepository
     console: ConsoleRepository
+    monitoring: MonitoringRepository
 
     def __init__(self, engine: sa.Engine, *, readonly: bool = False) -> None:
         self.engine = engine
@@ -65,6 +67,7 @@ class UnitOfWork:
         self.alerts = AlertRepository(conn)
         self.policy_versions = PolicyVersionRepository(conn, lock_rows=postgres)
         self.console = ConsoleRepository(conn)
+        self.monitoring = MonitoringRepository(conn, lock_rows=postgres)
         return self
 
     def __exit__(

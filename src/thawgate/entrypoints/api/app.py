@@ -11,7 +11,7 @@ from thawgate.bootstrap import App
 from thawgate.domain.errors import ValidationFailed
 from thawgate.domain.model import Principal
 from thawgate.entrypoints import web
-from thawgate.entrypoints.api import audit_routes, authority_routes, problems
+from thawgate.entrypoints.api import audit_routes, authority_routes, monitoring_routes, problems
 from thawgate.entrypoints.api.auth import principal_dependency
 from thawgate.entrypoints.api.schemas import (
     AnswerIn,
@@ -41,6 +41,7 @@ def create_app(app: App) -> FastAPI:
     api.include_router(_router(app), prefix="/v1")
     api.include_router(audit_routes.router(app), prefix="/v1")
     api.include_router(authority_routes.router(app), prefix="/v1")
+    api.include_router(monitoring_routes.router(app), prefix="/v1")
     web.mount(api, app)  # the console, at / (docs/console.md)
 
     @api.get("/healthz", include_in_schema=False)

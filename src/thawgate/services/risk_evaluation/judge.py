@@ -33,6 +33,7 @@ class Verdict:
     score: int  # the highest score the request reached
     factors: tuple[str, ...]
     rules: tuple[str, ...]
+    risk: RiskFacts | None = None  # what the score was computed on (the learned model reads it)
 
     @property
     def stopped(self) -> bool:
@@ -55,7 +56,11 @@ def _judge(
         return verdict
     second = _assess(world, index, policy, req, req.at + REVIEW_DELAY, (req.approver,))
     later = _verdict(policy, req, second, "approval")
-    return later if later.stopped else replace(verdict, score=max(verdict.score, later.score))
+    return (
+        later
+        if later.stopped
+        else replace(verdict, score=max(verdict.score, later.score), risk=later.risk)
+    )
 
 
 def _authorized(world: World, authz: Authorizer, req: SynthRequest) -> bool:
@@ -102,10 +107,11 @@ def _verdict(policy: RequestPolicy, req: SynthRequest, a: Assessment, stage: str
     d = a.decision
     rules = tuple(h.id for h in d.rules)
     factors = tuple(f.name for f in d.risk.factors)
+    risk = a.decision_facts.risk if a.decision_facts is not None else None
     if d.outcome == "reject":
-        return Verdict(req, "rejected", stage, d.risk.score, factors, rules)
+        return Verdict(req, "rejected", stage, d.risk.score, factors, rules, risk)
     kind = "escalated" if _escalated(policy, req, a) else "passed"
-    return Verdict(req, kind, stage, d.risk.score, factors, rules)
+    return Verdict(req, kind, stage, d.risk.score, factors, rules, risk)
 
 
 def _escalated(policy: RequestPolicy, req: SynthRequest, a: Assessment) -> bool:

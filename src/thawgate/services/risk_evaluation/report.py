@@ -7,7 +7,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from thawgate.services.risk_evaluation.aftermath import MonitoringSummary
 from thawgate.services.risk_evaluation.judge import Verdict
+from thawgate.services.risk_evaluation.learned import THRESHOLD, Comparison
 from thawgate.synth.world import BENIGN, SCENARIOS
 
 ATTACK_TARGET = 0.95
@@ -22,6 +24,8 @@ class Summary:
     per_label: dict[str, Counter[str]]
     attack_stopped: float
     benign_escalated: float
+    monitoring: MonitoringSummary | None = None  # what post-thaw monitoring caught (modelled)
+    learned: Comparison | None = None  # the learned model beside the scorecard
 
     @property
     def meets_targets(self) -> bool:
@@ -87,8 +91,55 @@ def _markdown(s: Summary, verdicts: list[Verdict], charts: list[str]) -> str:
         "",
         *[f"![{c}]({c})" for c in charts],
         "",
+        *(_learned_lines(s.learned) if s.learned is not None else []),
+        *(_monitoring_lines(s.monitoring) if s.monitoring is not None else []),
     ]
     return "\n".join(lines)
+
+
+def _learned_lines(c: Comparison) -> list[str]:
+    seeds = ", ".join(str(s) for s in c.trained_on)
+    return [
+        "## The learned model beside the scorecard",
+        "",
+        "Gradient boosting (scikit-learn) on the scorecard's facts, trained on the labelled",
+        f"streams of tuning seeds {seeds} ({c.samples} requests). It may only add risk: a request",
+        "the scorecard let pass is escalated when the model's attack probability is at least",
+        f"{THRESHOLD}; nothing the scorecard stopped is let through.",
+        "",
+        "| | scorecard | scorecard + model |",
+        "|---|---:|---:|",
+        f"| attack requests stopped | {_pct(c.attack_stopped[0])} | {_pct(c.attack_stopped[1])} |",
+        f"| benign escalated | {_pct(c.benign_escalated[0])} | {_pct(c.benign_escalated[1])} |",
+        *[
+            f"| stopped: {label} | {_pct(c.scorecard[label])} | {_pct(c.combined[label])} |"
+            for label in c.scorecard
+        ],
+        "",
+    ]
+
+
+def _monitoring_lines(m: MonitoringSummary) -> list[str]:
+    return [
+        "## Post-thaw monitoring (modelled aftermath)",
+        "",
+        "Each request that passed review is executed as its approval arrives and followed by a",
+        "*modelled* 72 h of account activity (`synth/aftermath.py`: attackers mostly cash",
+        "out fast, some are patient; owners mostly stay quiet, a few add an address, travel or",
+        "change a password). The pack's monitoring rules judge it as the live service does.",
+        "The behaviour mix is our assumption, so these shares measure the rules against that",
+        "model only.",
+        "",
+        f"- **Attack requests that passed review, caught by monitoring:** {m.attack_caught} of "
+        f"{m.attack_passed} ({_pct(_share(m.attack_caught, m.attack_passed))})",
+        f"- **Benign requests that passed, re-frozen by a false alarm:** {m.benign_alarmed} of "
+        f"{m.benign_passed} ({_pct(_share(m.benign_alarmed, m.benign_passed))})",
+        "",
+        "| monitoring rule | hits |",
+        "|---|---:|",
+        *[f"| {rule} | {n} |" for rule, n in sorted(m.per_rule.items())],
+        "",
+    ]
 
 
 def _factor_rows(verdicts: list[Verdict]) -> list[str]:
