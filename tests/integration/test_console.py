@@ -271,3 +271,22 @@ def test_the_audit_page_proves_an_event_against_the_signed_root(
         console_reports.checked_inclusion(
             app.uow(readonly=True), app.env, actor=fay, seq=newest.events[0].seq
         )
+
+
+def test_the_dashboard_shows_bad_thaws(loaded: App, clock: Clock) -> None:
+    from tests.integration.test_monitoring import event, ingest, thaw
+
+    rid = thaw(loaded)  # alice's thaw of A1, approved by fay, executed
+    clock.advance(hours=5)
+    ingest(
+        loaded,
+        "A1",
+        event("withdrawal_address_added", clock.now - timedelta(minutes=30), address="bc1-x"),
+        event("withdrawal", clock.now, address="bc1-x", amount_usd="25000"),
+    )
+    d = console_reports.dashboard(loaded.uow(readonly=True), loaded.env, actor=who(loaded, "finn"))
+    assert d.bad_thaws is not None
+    assert d.bad_thaws.per_rule == [("withdrawal-to-fresh-address", 1)]
+    assert d.bad_thaws.per_requester == [("alice", 1)]
+    assert d.bad_thaws.per_approver == [("fay", 1)]
+    assert any(a.request_id == rid for a in d.alerts)

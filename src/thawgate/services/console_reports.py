@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from thawgate.adapters.db.alerts_repo import Alert
@@ -15,8 +15,8 @@ from thawgate.domain.checkpoint import SignedCheckpoint
 from thawgate.domain.errors import ValidationFailed
 from thawgate.domain.model import Principal
 from thawgate.policy.authz import SystemResource
-from thawgate.services import audit_log
-from thawgate.services.env import Env, authorize
+from thawgate.services import audit_log, monitoring
+from thawgate.services.env import Env, actor_of, authorize
 
 DECIDED = ("approved", "executed", "rejected", "reverted", "failed")
 OUTCOMES = ("executed", "rejected", "withdrawn", "expired", "reverted", "failed", "open")
@@ -38,7 +38,7 @@ class Dashboard:
     jobs: dict[str, int]
     stale_requests: int
     alerts: list[Alert]
-    extra: dict[str, object] = field(default_factory=dict)
+    bad_thaws: monitoring.BadThawCounts | None = None
 
 
 def dashboard(uow: UnitOfWork, env: Env, *, actor: Principal, days: int = 30) -> Dashboard:
@@ -49,6 +49,11 @@ def dashboard(uow: UnitOfWork, env: Env, *, actor: Principal, days: int = 30) ->
         rows = uow.console.requests_since(datetime.combine(start, datetime.min.time(), now.tzinfo))
         jobs = uow.console.job_counts()
         alerts = uow.alerts.recent(limit=10)
+        since = datetime.combine(start, datetime.min.time(), now.tzinfo)
+        allowed = env.authorizer.authorize(
+            actor_of(actor), "read_bad_thaws", SystemResource(name="monitoring")
+        ).allowed
+        bad = monitoring.counts_of(uow.monitoring.hits(since=since), since) if allowed else None
     day_list = [start + timedelta(days=i) for i in range(days)]
     index = {d: i for i, d in enumerate(day_list)}
     per_day: dict[str, list[int]] = {o: [0] * days for o in OUTCOMES}
@@ -71,6 +76,7 @@ def dashboard(uow: UnitOfWork, env: Env, *, actor: Principal, days: int = 30) ->
         jobs=jobs,
         stale_requests=stale,
         alerts=alerts,
+        bad_thaws=bad,
     )
 
 

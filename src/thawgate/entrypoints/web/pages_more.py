@@ -250,4 +250,9 @@ def _charts(d: console_reports.Dashboard, lang: str) -> str:
             ],
         },
     }
+    if d.bad_thaws is not None:
+        data["badThaws"] = {
+            "labels": [rule for rule, _n in d.bad_thaws.per_rule],
+            "series": [{"label": _("hits"), "data": [n for _r, n in d.bad_thaws.per_rule]}],
+        }
     return json.dumps(data, ensure_ascii=False)
