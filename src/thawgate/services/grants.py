@@ -201,6 +201,30 @@ def view_principal(
         return PrincipalView(principal=stored, roles=held)
 
 
+def list_grants(
+    uow: UnitOfWork,
+    env: Env,
+    *,
+    actor: Principal,
+    status: str | None = None,
+    principal_id: str | None = None,
+) -> list[Grant]:
+    """Grants, by role then id; access admins and auditors (`read_grants`)."""
+    with uow:
+        authorize(
+            uow, env, principal=actor, action="read_grants", resource=GRANTS, subject="grants"
+        )
+        if principal_id is not None:
+            found = uow.grants.of_principal(principal_id)
+            return [g for g in found if status is None or g.status == status]
+        if status is not None:
+            return uow.grants.with_status(status)
+        return [g for s in GRANT_STATUSES for g in uow.grants.with_status(s)]
+
+
+GRANT_STATUSES = ("pending", "active", "revoked", "expired")
+
+
 def _load(uow: UnitOfWork, grant_id: str) -> Grant:
     grant = uow.grants.get(grant_id, for_update=True)
     if grant is None:

@@ -1,0 +1,267 @@
+"""`thawgate grants|policy|break-glass|access|principals ...`: the central authority from the
+operator's shell (docs/authority.md).
+
+Every command that changes something acts as a named principal (`--by`), loaded with its
+effective roles at this moment, and goes through the same services, Cedar authorization,
+separation-of-duties floor and audit log as the API. Errors end as one readable line and a
+non-zero exit (the exit codes of `thawgate.entrypoints.cli.EXIT_CODES`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from thawgate import bootstrap
+from thawgate.adapters.db.policy_versions_repo import StoredVersion
+from thawgate.domain.errors import NotFound, Unauthenticated, ValidationFailed
+from thawgate.domain.grants import Grant
+from thawgate.domain.model import Principal
+from thawgate.services import grants, policy_admin
+from thawgate.services.env import utc_now
+
+T = TypeVar("T")
+
+grants_app = typer.Typer(no_args_is_help=True, help="Two-key role grants (access admins).")
+
+By = Annotated[
+    str, typer.Option("--by", help="the principal acting (its current roles are checked)")
+]
+Comment = Annotated[str, typer.Option(help="why; recorded in the audit log")]
+
+
+def run(fn: Callable[[], T]) -> T:
+    """The CLI's error handling: one readable line on standard error, a non-zero exit."""
+    from thawgate.entrypoints.cli import _run  # the same exit codes as every other command
+
+    return _run(fn)
+
+
+def acting(application: bootstrap.App, principal_id: str) -> Principal:
+    """The named principal exactly as the API would see it now: effective roles, active."""
+    with application.uow(readonly=True) as uow:
+        principal = uow.principals.get(principal_id, as_of=application.env.clock())
+    if principal is None:
+        raise NotFound(f"no principal {principal_id}")
+    if not principal.active:
+        raise Unauthenticated(f"principal {principal_id} is suspended")
+    return principal
+
+
+def parse_when(text: str) -> datetime:
+    """An aware ISO 8601 moment, or a duration from now such as 30d or 12h."""
+    from thawgate.entrypoints.cli import parse_ttl
+
+    if text and text[-1] in "smhd" and text[:-1].isdigit():
+        return utc_now() + parse_ttl(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(
+            f"expires: {text!r} is neither an ISO 8601 time nor a duration like 30d",
+            field="expires",
+        ) from None
+    if moment.tzinfo is None:
+        raise ValidationFailed("expires: give a time zone (e.g. Z or +00:00)", field="expires")
+    return moment
+
+
+def grant_line(g: Grant) -> str:
+    return (
+        f"{g.id}\t{g.principal_id}\t{g.role}\t{g.status}\texpires={g.expires_at.isoformat()}"
+        f"\tproposed_by={g.proposed_by}\tapproved_by={g.approved_by or '-'}"
+    )
+
+
+# --------------------------------------------------------------------------------------- grants
+
+
+@grants_app.command("propose")
+def grants_propose(
+    principal_id: Annotated[str, typer.Argument(help="who receives the role")],
+    role: Annotated[str, typer.Argument(help="the role, e.g. fraud_reviewer")],
+    by: By,
+    justification: Annotated[str, typer.Option(help="why this principal needs the role")],
+    expires: Annotated[
+        str, typer.Option(help="when it lapses: ISO 8601 with a zone, or a duration like 30d")
+    ] = "30d",
+) -> None:
+    """Propose a grant (the first key). It adds nothing until a second access admin approves."""
+
+    def go() -> Grant:
+        application = bootstrap.build()
+        return grants.propose(
+            application.uow(),
+            application.env,
+            actor=acting(application, by),
+            principal_id=principal_id,
+            role=role,
+            expires_at=parse_when(expires),
+            justification=justification,
+        )
+
+    typer.echo(grant_line(run(go)))
+
+
+@grants_app.command("approve")
+def grants_approve(grant_id: str, by: By, comment: Comment = "approved from the CLI") -> None:
+    """Approve a pending grant (the second key): never its proposer, never its grantee."""
+
+    def go() -> Grant:
+        application = bootstrap.build()
+        return grants.approve(
+            application.uow(),
+            application.env,
+            actor=acting(application, by),
+            grant_id=grant_id,
+            comment=comment,
+        )
+
+    typer.echo(grant_line(run(go)))
+
+
+@grants_app.command("revoke")
+def grants_revoke(grant_id: str, by: By, comment: Comment) -> None:
+    """Revoke a grant (one key): effective on the next call; voids approvals it backed."""
+
+    def go() -> Grant:
+        application = bootstrap.build()
+        return grants.revoke(
+            application.uow(),
+            application.env,
+            actor=acting(application, by),
+            grant_id=grant_id,
+            comment=comment,
+        )
+
+    typer.echo(grant_line(run(go)))
+
+
+@grants_app.command("suspend")
+def grants_suspend(principal_id: str, by: By, comment: Comment) -> None:
+    """Suspend a principal (one key): all access stops at once; their approvals are voided."""
+
+    def go() -> Principal:
+        application = bootstrap.build()
+        return grants.suspend(
+            application.uow(),
+            application.env,
+            actor=acting(application, by),
+            principal_id=principal_id,
+            comment=comment,
+        )
+
+    p = run(go)
+    typer.echo(f"{p.id}\tsuspended")
+
+
+@grants_app.command("list")
+def grants_list(
+    by: By,
+    status: Annotated[str | None, typer.Option(help="pending, active, revoked or expired")] = None,
+    principal: Annotated[str | None, typer.Option(help="only this principal's grants")] = None,
+) -> None:
+    """List grants (access admins and auditors), one per line."""
+    if status is not None and status not in grants.GRANT_STATUSES:
+        run(lambda: _bad_status(status))
+
+    def go() -> list[Grant]:
+        application = bootstrap.build()
+        return grants.list_grants(
+            application.uow(readonly=True),
+            application.env,
+            actor=acting(application, by),
+            status=status,
+            principal_id=principal,
+        )
+
+    found = run(go)
+    for g in found:
+        typer.echo(grant_line(g))
+    typer.echo(f"{len(found)} grants")
+
+
+def _bad_status(status: str) -> None:
+    raise ValidationFailed(
+        f"status: {status!r} is not one of {', '.join(grants.GRANT_STATUSES)}", field="status"
+    )
+
+
+# ------------------------------------------------------------------------------ policy versions
+
+
+def add_policy_commands(policy_app: typer.Typer) -> None:
+    """`thawgate policy upload|backtest|activate|list` beside the existing `policy check`."""
+    policy_app.command("upload")(policy_upload)
+    policy_app.command("backtest")(policy_backtest)
+    policy_app.command("activate")(policy_activate)
+    policy_app.command("list")(policy_list)
+
+
+def policy_upload(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the YAML pack")],
+    by: By,
+) -> None:
+    """Upload a pack as a draft, validated fully (CEL type checks); a retired version's
+    document again proposes its re-activation."""
+
+    def go() -> StoredVersion:
+        application = bootstrap.build()
+        return policy_admin.upload(
+            application.uow(),
+            application.env,
+            actor=acting(application, by),
+            document=file.read_text(),
+        )
+
+    v = run(go)
+    typer.echo(f"{v.version}\t{v.status}\tsha256={v.sha256}")
+
+
+def policy_backtest(version: str, by: By) -> None:
+    """Replay every recorded request under VERSION and list each changed outcome."""
+
+    def go() -> policy_admin.Backtest:
+        application = bootstrap.build()
+        return policy_admin.backtest(
+            application.uow(), application.env, actor=acting(application, by), version=version
+        )
+
+    result = run(go)
+    for c in result.changed:
+        typer.echo(f"{c.request_id}\t{c.old_outcome} -> {c.new_outcome}")
+    typer.echo(f"compared {result.compared} requests; {len(result.changed)} outcomes change")
+
+
+def policy_activate(version: str, by: By, comment: Comment = "activated from the CLI") -> None:
+    """Activate a draft (the second key): a policy admin other than its author and proposer."""
+
+    def go() -> StoredVersion:
+        application = bootstrap.build()
+        return policy_admin.approve(
+            application.uow(),
+            application.env,
+            actor=acting(application, by),
+            version=version,
+            comment=comment,
+        )
+
+    v = run(go)
+    typer.echo(f"{v.version}\t{v.status}\tactivated_by={v.activated_by}")
+
+
+def policy_list() -> None:
+    """Every stored policy version and its status, oldest first."""
+
+    def go() -> list[StoredVersion]:
+        return policy_admin.list_versions(bootstrap.build().uow(readonly=True))
+
+    for v in run(go):
+        typer.echo(
+            f"{v.version}\t{v.status}\tcreated_by={v.created_by}"
+            f"\tactivated_by={v.activated_by or '-'}"
+        )
