@@ -44,6 +44,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(cli_risk.risk_app, name="risk")
 app.command("synth")(cli_risk.synth)
 app.add_typer(cli_authority.grants_app, name="grants")
+app.add_typer(cli_authority.break_glass_app, name="break-glass")
 cli_authority.add_policy_commands(policy_app)
 
 err = Console(stderr=True)

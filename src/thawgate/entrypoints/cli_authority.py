@@ -18,10 +18,11 @@ import typer
 
 from thawgate import bootstrap
 from thawgate.adapters.db.policy_versions_repo import StoredVersion
+from thawgate.domain.break_glass import BreakGlass
 from thawgate.domain.errors import NotFound, Unauthenticated, ValidationFailed
 from thawgate.domain.grants import Grant
 from thawgate.domain.model import Principal
-from thawgate.services import grants, policy_admin
+from thawgate.services import break_glass, grants, policy_admin
 from thawgate.services.env import utc_now
 
 T = TypeVar("T")
@@ -265,3 +266,85 @@ def policy_list() -> None:
             f"{v.version}\t{v.status}\tcreated_by={v.created_by}"
             f"\tactivated_by={v.activated_by or '-'}"
         )
+
+
+# ---------------------------------------------------------------------------------- break-glass
+
+break_glass_app = typer.Typer(
+    no_args_is_help=True, help="Break-glass: a senior fills a missing fraud clause in an emergency."
+)
+
+
+def break_glass_line(b: BreakGlass) -> str:
+    return (
+        f"{b.id}\t{b.request_id}\t{b.principal}\t{b.clause}\t{b.at.isoformat()}"
+        f"\treview={b.review_status}\tverdict={b.verdict or '-'}\t{b.justification}"
+    )
+
+
+@break_glass_app.command("use")
+def break_glass_use(
+    request_id: str,
+    by: By,
+    justification: Annotated[str, typer.Option(help="the emergency, in at least 20 characters")],
+) -> None:
+    """Fill one missing fraud clause of REQUEST_ID. Alerts, and opens a mandatory review."""
+
+    def go() -> tuple[str, BreakGlass]:
+        application = bootstrap.build()
+        request, record = break_glass.break_glass(
+            application.uow(),
+            application.env,
+            actor=acting(application, by),
+            request_id=request_id,
+            justification=justification,
+        )
+        return request.status, record
+
+    status, record = run(go)
+    typer.echo(f"{break_glass_line(record)}\trequest={status}")
+
+
+@break_glass_app.command("review")
+def break_glass_review(
+    break_glass_id: str,
+    by: By,
+    verdict: Annotated[str, typer.Option(help="upheld, or misuse (which alerts)")],
+    comment: Comment,
+) -> None:
+    """The after-the-fact review, by a second senior fraud reviewer."""
+
+    def go() -> BreakGlass:
+        application = bootstrap.build()
+        return break_glass.review_use(
+            application.uow(),
+            application.env,
+            actor=acting(application, by),
+            break_glass_id=break_glass_id,
+            verdict=verdict,
+            comment=comment,
+        )
+
+    typer.echo(break_glass_line(run(go)))
+
+
+@break_glass_app.command("list")
+def break_glass_list(
+    by: By,
+    open_only: Annotated[bool, typer.Option("--open", help="only those awaiting review")] = False,
+) -> None:
+    """Break-glass uses, newest first."""
+
+    def go() -> list[BreakGlass]:
+        application = bootstrap.build()
+        return break_glass.list_uses(
+            application.uow(readonly=True),
+            application.env,
+            actor=acting(application, by),
+            open_only=open_only,
+        )
+
+    found = run(go)
+    for b in found:
+        typer.echo(break_glass_line(b))
+    typer.echo(f"{len(found)} break-glass uses" + (" awaiting review" if open_only else ""))

@@ -23,13 +23,14 @@ POLICY_FILE: Final = "authz.cedar"
 ACTIONS: Final = frozenset({
     # on a Request
     "submit_request", "withdraw_request", "answer_request", "approve_request", "reject_request",
-    "question_request", "revert_request", "read_request", "execute_plan",
+    "question_request", "revert_request", "read_request", "execute_plan", "break_glass",
     # on an Account, a Restriction
     "read_account", "place_restriction", "ingest_events", "amend_restriction",
     # on the System
     "list_requests", "read_audit", "retry_job", "propose_grant", "approve_grant", "revoke_grant",
     "suspend_principal", "draft_policy", "backtest_policy", "approve_policy",
     "read_grants", "read_alerts", "review_grants",
+    "review_break_glass", "read_break_glass", "sync_principals",
 })  # fmt: skip
 
 _NS: Final = "Thawgate::"

@@ -134,6 +134,10 @@ class RequestPolicy:
             settings.get("pending_expiry_hours", 72), "settings.pending_expiry_hours", minimum=1
         )
         self.default_clause = _clause(settings.get("default_clause"), "settings.default_clause")
+        # Break-glass uses per senior fraud reviewer in a rolling 24 h (floor item 10).
+        self.break_glass_per_day = _count(
+            settings.get("break_glass_per_day", 2), "settings.break_glass_per_day", minimum=0
+        )
         self.weights = _weights(data.get("scorecard") or {})
         self.rules = tuple(_rule(raw, i) for i, raw in enumerate(_list(data.get("rules"), "rules")))
         ids = [r.id for r in self.rules]

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from thawgate.adapters.db.accounts_repo import AccountRepository
 from thawgate.adapters.db.alerts_repo import AlertRepository
 from thawgate.adapters.db.audit_repo import AuditRepository
+from thawgate.adapters.db.break_glass_repo import BreakGlassRepository
 from thawgate.adapters.db.grants_repo import GrantRepository
 from thawgate.adapters.db.jobs_repo import JobRepository
 from thawgate.adapters.db.policy_versions_repo import PolicyVersionRepository
@@ -29,6 +30,7 @@ class UnitOfWork:
     grants: GrantRepository
     alerts: AlertRepository
     policy_versions: PolicyVersionRepository
+    break_glass: BreakGlassRepository
 
     def __init__(self, engine: sa.Engine, *, readonly: bool = False) -> None:
         self.engine = engine
@@ -62,6 +64,7 @@ class UnitOfWork:
         self.grants = GrantRepository(conn, lock_rows=postgres)
         self.alerts = AlertRepository(conn)
         self.policy_versions = PolicyVersionRepository(conn, lock_rows=postgres)
+        self.break_glass = BreakGlassRepository(conn, lock_rows=postgres)
         return self
 
     def __exit__(
