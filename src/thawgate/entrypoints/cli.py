@@ -45,6 +45,7 @@ app.add_typer(cli_risk.risk_app, name="risk")
 app.command("synth")(cli_risk.synth)
 app.add_typer(cli_authority.grants_app, name="grants")
 app.add_typer(cli_authority.break_glass_app, name="break-glass")
+app.add_typer(cli_authority.access_app, name="access")
 cli_authority.add_policy_commands(policy_app)
 
 err = Console(stderr=True)

@@ -10,7 +10,7 @@ non-zero exit (the exit codes of `thawgate.entrypoints.cli.EXIT_CODES`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -22,7 +22,7 @@ from thawgate.domain.break_glass import BreakGlass
 from thawgate.domain.errors import NotFound, Unauthenticated, ValidationFailed
 from thawgate.domain.grants import Grant
 from thawgate.domain.model import Principal
-from thawgate.services import break_glass, grants, policy_admin
+from thawgate.services import access_review, break_glass, grants, policy_admin
 from thawgate.services.env import utc_now
 
 T = TypeVar("T")
@@ -348,3 +348,94 @@ def break_glass_list(
     for b in found:
         typer.echo(break_glass_line(b))
     typer.echo(f"{len(found)} break-glass uses" + (" awaiting review" if open_only else ""))
+
+
+# ------------------------------------------------------------------------------- access reviews
+
+access_app = typer.Typer(no_args_is_help=True, help="Access reviews of role grants.")
+
+
+def _when(moment: datetime | None) -> str:
+    return "never" if moment is None else moment.isoformat(timespec="seconds")
+
+
+@access_app.command("review")
+def access_review_cmd(
+    by: By,
+    confirm: Annotated[
+        list[str] | None, typer.Option("--confirm", help="keep this grant (repeatable)")
+    ] = None,
+    revoke: Annotated[
+        list[str] | None, typer.Option("--revoke", help="revoke this grant (repeatable)")
+    ] = None,
+    comment: Comment = "access review",
+    interactive: Annotated[
+        bool, typer.Option("--interactive", help="ask about each grant in turn (a terminal)")
+    ] = False,
+    overdue_only: Annotated[bool, typer.Option("--overdue", help="list only overdue")] = False,
+) -> None:
+    """List every active grant by role and team with its expiry and last use; confirm or
+    revoke with --confirm/--revoke GRANT_ID, or one by one with --interactive."""
+
+    def load() -> tuple[bootstrap.App, Principal, list[access_review.ReviewGroup]]:
+        application = bootstrap.build()
+        actor = acting(application, by)
+        period = timedelta(days=application.settings.access_review_days)
+        groups = access_review.list_for_review(
+            application.uow(readonly=True), application.env, actor=actor, period=period
+        )
+        return application, actor, groups
+
+    application, actor, groups = run(load)
+    verdicts = [("confirm", g) for g in confirm or []] + [("revoke", g) for g in revoke or []]
+    if interactive:
+        verdicts += _ask(groups)
+    elif not verdicts:
+        _print_review(groups, overdue_only=overdue_only)
+        return
+    for verdict, grant_id in verdicts:
+        action = access_review.confirm if verdict == "confirm" else access_review.revoke
+
+        def go(act: Callable[..., Grant] = action, gid: str = grant_id) -> Grant:
+            return act(
+                application.uow(), application.env, actor=actor, grant_id=gid, comment=comment
+            )
+
+        g = run(go)
+        typer.echo(f"{verdict}ed\t{g.id}\t{g.principal_id}\t{g.role}\t{g.status}")
+    typer.echo(f"{len(verdicts)} grants reviewed by {actor.id}")
+
+
+def _print_review(groups: list[access_review.ReviewGroup], *, overdue_only: bool) -> None:
+    total = late = 0
+    for group in groups:
+        items = [i for i in group.items if i.overdue or not overdue_only]
+        if not items:
+            continue
+        typer.echo(f"{group.role} / {group.team}")
+        for i in items:
+            total += 1
+            late += i.overdue
+            typer.echo(
+                f"  {i.grant.id}\t{i.grant.principal_id}\texpires={_when(i.grant.expires_at)}"
+                f"\tlast_used={_when(i.last_used_at)}\treviewed={_when(i.last_reviewed_at)}"
+                + ("\tOVERDUE" if i.overdue else "")
+            )
+    typer.echo(f"{total} active grants; {late} overdue for review")
+
+
+def _ask(groups: list[access_review.ReviewGroup]) -> list[tuple[str, str]]:
+    answers = []
+    for group in groups:
+        for i in group.items:
+            typer.echo(
+                f"{group.role} / {group.team}: {i.grant.id} {i.grant.principal_id} "
+                f"expires {_when(i.grant.expires_at)}, last used {_when(i.last_used_at)}"
+                + (" (OVERDUE)" if i.overdue else "")
+            )
+            choice = typer.prompt("[c]onfirm, [r]evoke, [s]kip", default="s").strip().lower()
+            if choice.startswith("c"):
+                answers.append(("confirm", i.grant.id))
+            elif choice.startswith("r"):
+                answers.append(("revoke", i.grant.id))
+    return answers

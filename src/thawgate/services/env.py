@@ -13,6 +13,7 @@ from thawgate.domain.errors import Forbidden
 from thawgate.domain.model import Principal
 from thawgate.policy.authz import Actor, Authorizer, AuthzDecision, Resource
 from thawgate.policy.request_policy import RequestPolicy
+from thawgate.services.grant_use import note_use  # grants' last use, for access reviews
 from thawgate.services.ports import AccountSystem
 
 Clock = Callable[[], datetime]
@@ -90,6 +91,7 @@ def authorize(
             },
         )
         raise Forbidden(f"{action} refused: {decision.explain()}", decision.policy_ids)
+    note_use(uow, env.authorizer, principal, decision, env.clock())
     return decision
 
 

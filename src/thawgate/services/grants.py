@@ -110,21 +110,29 @@ def revoke(uow: UnitOfWork, env: Env, *, actor: Principal, grant_id: str, commen
             subject=f"grant:{grant_id}",
         )
         grant = _load(uow, grant_id)
-        now = env.clock()
-        grant.revoke(by=actor.id, at=now, reason=comment)
-        _save(uow, grant)
-        voided = void_for_principal(uow, env, grant.principal_id, actor=actor.id)
-        _event(
-            uow,
-            grant,
-            actor=actor.id,
-            action="grant:revoked",
-            at=now,
-            comment=comment,
-            voided_requests=voided,
-        )
+        revoke_in(uow, env, grant, actor=actor, comment=comment)
         uow.commit()
         return grant
+
+
+def revoke_in(
+    uow: UnitOfWork, env: Env, grant: Grant, *, actor: Principal, comment: str, **extra: object
+) -> None:
+    """Revoke inside the caller's transaction (a revocation, or an access review's verdict)."""
+    now = env.clock()
+    grant.revoke(by=actor.id, at=now, reason=comment)
+    _save(uow, grant)
+    voided = void_for_principal(uow, env, grant.principal_id, actor=actor.id)
+    _event(
+        uow,
+        grant,
+        actor=actor.id,
+        action="grant:revoked",
+        at=now,
+        comment=comment,
+        voided_requests=voided,
+        **extra,
+    )
 
 
 def suspend(
