@@ -46,6 +46,7 @@ app.command("synth")(cli_risk.synth)
 app.add_typer(cli_authority.grants_app, name="grants")
 app.add_typer(cli_authority.break_glass_app, name="break-glass")
 app.add_typer(cli_authority.access_app, name="access")
+app.add_typer(cli_authority.principals_app, name="principals")
 cli_authority.add_policy_commands(policy_app)
 
 err = Console(stderr=True)

@@ -9,6 +9,7 @@ non-zero exit (the exit codes of `thawgate.entrypoints.cli.EXIT_CODES`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from thawgate.domain.break_glass import BreakGlass
 from thawgate.domain.errors import NotFound, Unauthenticated, ValidationFailed
 from thawgate.domain.grants import Grant
 from thawgate.domain.model import Principal
-from thawgate.services import access_review, break_glass, grants, policy_admin
+from thawgate.services import access_review, break_glass, grants, policy_admin, scim
 from thawgate.services.env import utc_now
 
 T = TypeVar("T")
@@ -439,3 +440,55 @@ def _ask(groups: list[access_review.ReviewGroup]) -> list[tuple[str, str]]:
             elif choice.startswith("r"):
                 answers.append(("revoke", i.grant.id))
     return answers
+
+
+# ---------------------------------------------------------------------------------- SCIM sync
+
+principals_app = typer.Typer(no_args_is_help=True, help="Principals: provisioning from the IdP.")
+
+
+@principals_app.command("sync")
+def principals_sync(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="SCIM 2.0 Users and Groups JSON")
+    ],
+    by: By,
+    full: Annotated[
+        bool, typer.Option("--full", help="deactivate linked principals absent from the file")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report; write nothing")] = False,
+    propose_grants: Annotated[
+        bool,
+        typer.Option(
+            "--propose-grants", help="propose (never approve) roles of role:<role> groups"
+        ),
+    ] = False,
+    grant_days: Annotated[int, typer.Option(help="lifetime of proposed grants, in days")] = 30,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="one line per change")] = False,
+) -> None:
+    """Create, update and deactivate principals from an IdP's SCIM export. Never grants a role."""
+
+    def go() -> scim.SyncReport:
+        try:
+            document = json.loads(file.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(
+                f"{file}: not valid JSON at line {exc.lineno}: {exc.msg}"
+            ) from None
+        application = bootstrap.build()
+        return scim.sync(
+            application.uow(),
+            application.env,
+            actor=acting(application, by),
+            document=document,
+            full=full,
+            dry_run=dry_run,
+            propose_roles=propose_grants,
+            grant_days=grant_days,
+        )
+
+    report = run(go)
+    if verbose:
+        for change in report.changes:
+            typer.echo(change)
+    typer.echo(report.summary())

@@ -48,23 +48,47 @@ def propose(
             resource=GRANTS,
             subject=f"principal:{principal_id}",
         )
-        now = env.clock()
-        if uow.principals.get(principal_id) is None:
-            raise NotFound(f"no principal {principal_id}")
-        check_grantable(role=role, expires_at=expires_at, now=now)
-        grant = Grant(
-            id=env.ids("grant"),
+        grant = propose_in(
+            uow,
+            env,
+            actor=actor,
             principal_id=principal_id,
             role=role,
-            justification=justification,
             expires_at=expires_at,
-            proposed_by=actor.id,
-            proposed_at=now,
+            justification=justification,
         )
-        uow.grants.add(grant)
-        _event(uow, grant, actor=actor.id, action="grant:proposed", at=now)
         uow.commit()
         return grant
+
+
+def propose_in(
+    uow: UnitOfWork,
+    env: Env,
+    *,
+    actor: Principal,
+    principal_id: str,
+    role: str,
+    expires_at: datetime,
+    justification: str,
+    **extra: object,
+) -> Grant:
+    """Propose inside the caller's (authorized) transaction: a grant, or SCIM sync's proposal."""
+    now = env.clock()
+    if uow.principals.get(principal_id) is None:
+        raise NotFound(f"no principal {principal_id}")
+    check_grantable(role=role, expires_at=expires_at, now=now)
+    grant = Grant(
+        id=env.ids("grant"),
+        principal_id=principal_id,
+        role=role,
+        justification=justification,
+        expires_at=expires_at,
+        proposed_by=actor.id,
+        proposed_at=now,
+    )
+    uow.grants.add(grant)
+    _event(uow, grant, actor=actor.id, action="grant:proposed", at=now, **extra)
+    return grant
 
 
 def approve(uow: UnitOfWork, env: Env, *, actor: Principal, grant_id: str, comment: str) -> Grant:

@@ -16,6 +16,7 @@ from thawgate.adapters.db.policy_versions_repo import PolicyVersionRepository
 from thawgate.adapters.db.principals_repo import PrincipalRepository
 from thawgate.adapters.db.relocks_repo import RelockRepository
 from thawgate.adapters.db.requests_repo import RequestRepository
+from thawgate.adapters.db.scim_repo import ScimRepository
 
 
 class UnitOfWork:
@@ -31,6 +32,7 @@ class UnitOfWork:
     alerts: AlertRepository
     policy_versions: PolicyVersionRepository
     break_glass: BreakGlassRepository
+    scim: ScimRepository
 
     def __init__(self, engine: sa.Engine, *, readonly: bool = False) -> None:
         self.engine = engine
@@ -65,6 +67,7 @@ class UnitOfWork:
         self.alerts = AlertRepository(conn)
         self.policy_versions = PolicyVersionRepository(conn, lock_rows=postgres)
         self.break_glass = BreakGlassRepository(conn, lock_rows=postgres)
+        self.scim = ScimRepository(conn)
         return self
 
     def __exit__(
