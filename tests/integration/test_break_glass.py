@@ -260,6 +260,8 @@ def test_break_glass_over_http_and_the_cli(org: App) -> None:
     )
     assert used.status_code == 201, used.json()
     assert used.json()["request_status"] == "approved"
+    shown = client.get(f"/v1/requests/{r.id}", headers=bearer("fay")).json()
+    assert [(a["principal"], a.get("break_glass")) for a in shown["approvals"]] == [("sam", True)]
     listed = client.get("/v1/break-glass?open=true", headers=bearer("audra"))
     assert [b["id"] for b in listed.json()["items"]] == [used.json()["id"]]
     denied = client.get("/v1/break-glass", headers=bearer("alice"))
