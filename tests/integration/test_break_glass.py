@@ -286,3 +286,33 @@ def test_break_glass_over_http_and_the_cli(org: App) -> None:
     listed_cli = thawgate(org, "break-glass", "list", "--by", "sam", "--open")
     assert bg_id in listed_cli.stdout
     assert listed_cli.stdout.strip().endswith("1 break-glass uses awaiting review")
+
+
+def test_concurrent_uses_never_pass_the_daily_limit_together(org: App) -> None:
+    """Two uses by one senior at the same moment, with one left for the day: exactly one lands
+    (on PostgreSQL the principal's row is locked while counting)."""
+    import threading
+
+    org.env.policy.break_glass_per_day = 1
+    ids = [submit(org, "alice", f"BG{n}", [f"r-BG{n}"]).id for n in range(2)]
+    sam = caller(org, "sam")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def use(request_id: str) -> None:
+        barrier.wait()
+        try:
+            break_glass.break_glass(
+                org.uow(), org.env, actor=sam, request_id=request_id, justification=WHY
+            )
+            outcomes.append("used")
+        except Forbidden:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=use, args=(rid,)) for rid in ids]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert sorted(outcomes) == ["refused", "used"]
+    assert count_rows(org, "SELECT count(*) FROM break_glass") == 1
