@@ -10,14 +10,20 @@ for a read-only one, takes a short transaction of its own.
 from __future__ import annotations
 
 import threading
+import weakref
 from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.model import Principal
 from thawgate.policy.authz import Authorizer, AuthzDecision
 
 EVERY = timedelta(minutes=1)
-_seen: dict[tuple[str, str, str], datetime] = {}
+# Per database (engine), per (principal, role): when this process last wrote a use.
+_seen: weakref.WeakKeyDictionary[sa.Engine, dict[tuple[str, str], datetime]] = (
+    weakref.WeakKeyDictionary()
+)
 _lock = threading.Lock()
 
 
@@ -31,14 +37,14 @@ def note_use(
     roles = authorizer.roles_relied_on(decision, principal.roles)
     if not roles:
         return
-    where = str(uow.engine.url)
     due = []
     with _lock:
+        seen = _seen.setdefault(uow.engine, {})
         for role in roles:
-            key = (where, principal.id, role)
-            last = _seen.get(key)
+            key = (principal.id, role)
+            last = seen.get(key)
             if last is None or now - last >= EVERY or now < last:
-                _seen[key] = now
+                seen[key] = now
                 due.append(role)
     if not due:
         return
