@@ -1,7 +1,7 @@
 """console: queue filter columns on requests, request claims, login failures
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-25 12:40:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import thawgate.adapters.db.tables
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     # activated elsewhere, and where alerts are also POSTed (empty: only GET /v1/alerts).
     policy_refresh_seconds: float = 2.0
     alert_webhook_url: str = ""
+    # The alert webhook (Standard Webhooks): its signing secret (`whsec_` + base64, required
+    # with a URL) and the timeout of one delivery attempt.
+    alert_webhook_secret: str = ""
+    alert_webhook_timeout: float = 5.0
+    # Access reviews: an active grant not confirmed within this many days is overdue.
+    access_review_days: int = 90
 
     # The console (docs/console.md): a session ends after this many idle minutes (and always when
     # its token expires, token_ttl_hours), and a request's review is due this many hours after
@@ -62,6 +68,11 @@ class Settings(BaseSettings):
             raise ValueError("THAWGATE_SECRET_KEY must be set in production mode")
         if self.mode == "production" and self.fault_crash:
             raise ValueError("THAWGATE_FAULT_CRASH is a test hook; it is refused in production")
+        if self.alert_webhook_url and not self.alert_webhook_secret:
+            raise ValueError(
+                "THAWGATE_ALERT_WEBHOOK_SECRET must be set with THAWGATE_ALERT_WEBHOOK_URL: "
+                "alerts are only ever sent signed"
+            )
         if self.mode == "production" and not self.audit_key_file.is_file():
             raise ValueError(
                 f"THAWGATE_AUDIT_KEY_FILE: no audit signing key at {self.audit_key_file}; "

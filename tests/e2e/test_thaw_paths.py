@@ -120,10 +120,14 @@ def test_sanctions_hit_is_rejected_whoever_asks(gate: Gate, requester: str) -> N
     req = resp.json()
     assert req["status"] == "rejected"
     assert req["decision"]["outcome"] == "reject"
-    assert {"id": "sanctions-not-via-thaw", "effect": "reject"} in [
-        {"id": r["id"], "effect": r["effect"]} for r in req["decision"]["rules"]
-    ]
-    assert req["status_reason"].startswith("sanctions-not-via-thaw")
+    rules = [{"id": r["id"], "effect": r["effect"]} for r in req["decision"]["rules"]]
+    if requester == "lena":  # legal needs to know
+        assert {"id": "sanctions-not-via-thaw", "effect": "reject"} in rules
+        assert req["status_reason"].startswith("sanctions-not-via-thaw")
+    else:  # customer_support must not be tipped off (need to know, docs/authority.md)
+        assert rules == [{"id": "restricted", "effect": "reject"}]
+        assert req["status_reason"] == "RESTRICTED (owning team: compliance)"
+        assert "SANCTIONS" not in resp.text
     assert req["decision"]["required_approvals"] == []
     assert gate.request(req["id"])["status"] == "rejected"  # the record is kept
     gate.problem(gate.approve("fay", req), 409, "conflict")
@@ -206,6 +210,8 @@ def test_totp_unbind_places_cooldowns_that_no_thaw_shortens(gate: Gate) -> None:
     assert resp.status_code == 201, resp.text
     refused = resp.json()
     assert refused["status"] == "rejected"
-    assert "cooldown-not-shortened" in rule_ids(refused)
+    # A cooldown is non_liftable: customer_support sees it only as RESTRICTED (need to know).
+    assert refused["restricted"] == {"reason": "RESTRICTED", "owning_teams": ["system"]}
+    assert "cooldown-not-shortened" in rule_ids(gate.request(refused["id"]))  # fay: cleared
     still = gate.restriction("totp-1", cooldown)
     assert (still["status"], still["version"]) == ("active", 1)

@@ -159,6 +159,27 @@ TABLE = [
         frozenset({"auditor", "access_admin", "policy_admin", "senior_fraud_reviewer"}),
     ),
     Route("read bad thaws", "GET", "/v1/monitoring/bad-thaws", AUDIT_READERS),
+    Route(
+        "break glass",
+        "POST",
+        "/v1/requests/{request}/break-glass",
+        frozenset({"senior_fraud_reviewer"}),
+        body={"justification": "matrix: an emergency explained at length"},
+        needs_request=True,
+    ),
+    Route(
+        "review break-glass",
+        "POST",
+        "/v1/break-glass/no-such/review",
+        frozenset({"senior_fraud_reviewer"}),
+        body={"verdict": "upheld", "comment": "matrix"},
+    ),
+    Route(
+        "read break-glass",
+        "GET",
+        "/v1/break-glass?open=true",
+        frozenset({"senior_fraud_reviewer", "auditor", "access_admin"}),
+    ),
 ]
 
 

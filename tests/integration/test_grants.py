@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from tests.integration.authority_support import caller, grant_role, load_admins
 from tests.integration.conftest import Clock, count_rows
 from tests.integration.helpers import approve, drain, status, submit
@@ -16,7 +17,8 @@ from thawgate.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from thawgate.services import grants, review
+from thawgate.entrypoints.api.app import create_app
+from thawgate.services import grants, identity, review
 
 
 @pytest.fixture
@@ -156,3 +158,41 @@ def test_principal_view_lists_load_file_and_granted_roles(org: App) -> None:
     assert [(r.role, r.grant_id) for r in view.roles] == [("requester", g.id)]
     with pytest.raises(Forbidden):
         grants.view_principal(org.uow(), org.env, actor=caller(org, "alice"), principal_id="fay")
+
+
+def test_the_issue_scenarios_over_http_answer_separation_of_duties(org: App) -> None:
+    """Issue #7's grant scenarios as the API answers them: self-approval of a grant, an admin's
+    own approval of a grant to themselves, and a policy activated by its own author are each a
+    403 `separation-of-duties`, audited; the colleague's approval goes through."""
+    client = TestClient(create_app(org))
+
+    def as_(pid: str) -> dict[str, str]:
+        token = identity.issue_token(org.uow(), org.env, principal_id=pid, ttl=timedelta(hours=1))
+        return {"Authorization": f"Bearer {token}"}
+
+    expires = (org.env.clock() + timedelta(days=30)).isoformat()
+    proposed = client.post(
+        "/v1/grants",
+        json={"principal": "ada", "role": "policy_admin", "expires_at": expires,
+              "justification": "release week"},
+        headers=as_("ada"),
+    )  # fmt: skip
+    assert proposed.status_code == 201, proposed.json()
+    gid = proposed.json()["id"]
+    own = client.post(f"/v1/grants/{gid}/approvals", json={"comment": "me"}, headers=as_("ada"))
+    assert own.status_code == 403
+    assert own.json()["type"] == "urn:thawgate:problem:separation-of-duties"
+    ok = client.post(f"/v1/grants/{gid}/approvals", json={"comment": "ok"}, headers=as_("abe"))
+    assert (ok.status_code, ok.json()["status"]) == (200, "active")
+
+    document = org.env.policy.document.replace("name: default-2026.11", "name: authored")
+    draft = client.post("/v1/policy/versions", json={"document": document}, headers=as_("pia"))
+    assert draft.status_code == 201, draft.json()
+    version = draft.json()["version"]
+    mine = client.post(
+        f"/v1/policy/versions/{version}/approvals", json={"comment": "mine"}, headers=as_("pia")
+    )
+    assert mine.status_code == 403
+    assert mine.json()["type"] == "urn:thawgate:problem:separation-of-duties"
+    refusals = "SELECT count(*) FROM audit_events WHERE action = 'refused:separation-of-duties'"
+    assert count_rows(org, refusals) == 2

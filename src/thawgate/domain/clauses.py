@@ -34,7 +34,7 @@ class Approval:
             "at": self.at.isoformat(),
             "comment": self.comment,
             "state_digest": self.state_digest,
-        }
+        } | ({"break_glass": True} if self.break_glass else {})
 
 
 def check_floor(
@@ -90,9 +90,8 @@ def choose_clause(
     if role is None:
         wanted = ", ".join(sorted(slots)) or "none"
         raise Forbidden(f"your roles fit no open approval clause (open: {wanted})")
-    teams = {a.team for a in approvals} | {approver.team}
     remaining = sum(slots.values()) - 1
-    if len(teams) + remaining < min_teams:
+    if team_count(approvals, approver.team) + remaining < min_teams:
         raise SeparationOfDuties(
             f"approvals must span at least {min_teams} teams; "
             f"team {approver.team} has already approved",
@@ -104,7 +103,17 @@ def choose_clause(
 def is_satisfied(clauses: tuple[Clause, ...], min_teams: int, approvals: list[Approval]) -> bool:
     if open_clauses(clauses, approvals):
         return False
-    return len({a.team for a in approvals}) >= min_teams
+    return team_count(approvals) >= min_teams
+
+
+def team_count(approvals: list[Approval], extra_team: str | None = None) -> int:
+    """Distinct teams among the approvals (and an arriving approver's). A break-glass approval
+    (floor item 10) stands in for a team of its own: breaking glass is exactly for when no
+    second team can be reached."""
+    teams = {a.team for a in approvals if not a.break_glass}
+    if extra_team is not None:
+        teams.add(extra_team)
+    return len(teams) + sum(1 for a in approvals if a.break_glass)
 
 
 def live_approvals(approvals: list[Approval], now: datetime) -> list[Approval]:

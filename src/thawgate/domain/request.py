@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from thawgate.domain.break_glass import break_glass_clause
 from thawgate.domain.clauses import (
     Approval,
     check_floor,
@@ -125,6 +126,35 @@ class Request:
             at=now,
             comment=comment,
             state_digest=self.state_digest,
+        )
+        self.approvals.append(approval)
+        self._move("approve", now)
+        if self.is_fully_approved:
+            self._move("complete", now)
+        return approval
+
+    def add_break_glass_approval(
+        self, *, approver: Principal, placers: set[str], comment: str, now: datetime
+    ) -> Approval:
+        """Break-glass (floor item 10): a senior fraud reviewer fills one open fraud clause,
+        whatever the distinct-teams rule says; items 1-3 hold as for any approval."""
+        if self.status != "pending_approval":
+            raise Conflict(f"request {self.id} is {self.status}, not pending_approval")
+        self.approvals = live_approvals(self.approvals, now)
+        check_floor(
+            approver=approver, requester=self.requester, placers=placers, approvals=self.approvals
+        )
+        role = break_glass_clause(
+            approver=approver, clauses=self.decision.required_approvals, approvals=self.approvals
+        )
+        approval = Approval(
+            principal=approver.id,
+            role=role,
+            team=approver.team,
+            at=now,
+            comment=comment,
+            state_digest=self.state_digest,
+            break_glass=True,
         )
         self.approvals.append(approval)
         self._move("approve", now)

@@ -22,7 +22,7 @@ from thawgate.config import Settings
 from thawgate.domain import errors
 from thawgate.domain.errors import DomainError, ValidationFailed
 from thawgate.domain.model import Principal
-from thawgate.entrypoints import cli_risk
+from thawgate.entrypoints import cli_authority, cli_risk
 from thawgate.entrypoints.cli_audit import audit_app, init_dev_key
 from thawgate.policy.authz import Authorizer, AuthzLoadError, run_policy_tests
 from thawgate.services import corrections, identity, loader
@@ -43,6 +43,11 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(cli_risk.risk_app, name="risk")
 app.command("synth")(cli_risk.synth)
+app.add_typer(cli_authority.grants_app, name="grants")
+app.add_typer(cli_authority.break_glass_app, name="break-glass")
+app.add_typer(cli_authority.access_app, name="access")
+app.add_typer(cli_authority.principals_app, name="principals")
+cli_authority.add_policy_commands(policy_app)
 
 err = Console(stderr=True)
 out = Console(soft_wrap=True)  # tokens and URLs must stay on one line

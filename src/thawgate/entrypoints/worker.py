@@ -10,9 +10,10 @@ from datetime import timedelta
 
 import structlog
 
+from thawgate.adapters.notify.webhook import WebhookSender
 from thawgate.bootstrap import App
 from thawgate.entrypoints.audit_wiring import CheckpointTicker
-from thawgate.services import execution, grants, scheduler
+from thawgate.services import execution, grants, scheduler, webhooks
 
 log = structlog.get_logger("thawgate.worker")
 SCHEDULER_EVERY = 10.0
@@ -28,6 +29,7 @@ def run(app: App, stop: threading.Event, *, name: str | None = None) -> None:
     lease = timedelta(seconds=app.settings.job_lease_seconds)
     next_schedule = 0.0
     checkpoints = CheckpointTicker(app)  # signs the audit log, batched: at most 1/s
+    alert_webhook = webhook_sender(app)  # delivers alerts after commit (services/webhooks.py)
     while not stop.is_set():
         result = execution.run_once(
             app.uow, app.env, worker=name, lease=lease, batch=app.settings.worker_batch
@@ -53,8 +55,21 @@ def run(app: App, stop: threading.Event, *, name: str | None = None) -> None:
                 log.info("scheduler", expired_requests=expired, lapsed_restrictions=lapsed)
             next_schedule = time.monotonic() + SCHEDULER_EVERY
         checkpoints.tick()
+        if alert_webhook is not None:
+            sent = webhooks.deliver_due(app.uow, app.env, alert_webhook)
+            if sent.delivered or sent.failed:
+                log.info("alert webhook", delivered=sent.delivered, failed=sent.failed)
         if result.claimed < app.settings.worker_batch:
             stop.wait(app.settings.worker_poll_seconds)
+
+
+def webhook_sender(app: App) -> WebhookSender | None:
+    s = app.settings
+    if not s.alert_webhook_url:
+        return None
+    return WebhookSender(
+        s.alert_webhook_url, s.alert_webhook_secret, timeout=s.alert_webhook_timeout
+    )
 
 
 def start_in_thread(app: App) -> tuple[threading.Thread, threading.Event]:

@@ -24,12 +24,14 @@ ACTIONS: Final = frozenset({
     # on a Request
     "submit_request", "withdraw_request", "answer_request", "approve_request", "reject_request",
     "question_request", "revert_request", "read_request", "execute_plan", "claim_request",
+    "break_glass",
     # on an Account, a Restriction
     "read_account", "place_restriction", "ingest_events", "amend_restriction",
     # on the System
     "list_requests", "read_audit", "retry_job", "propose_grant", "approve_grant", "revoke_grant",
     "suspend_principal", "draft_policy", "backtest_policy", "approve_policy",
     "read_grants", "read_alerts", "review_grants", "read_bad_thaws",
+    "review_break_glass", "read_break_glass", "sync_principals",
 })  # fmt: skip
 
 _NS: Final = "Thawgate::"
@@ -243,8 +245,55 @@ def _split_by_action(policy_text: str) -> dict[str, cedarpy.PolicySet]:
     return sets
 
 
+def _roles_tested(node: object, out: set[str]) -> None:
+    """Collect the roles a policy condition tests positively on the principal:
+    `principal.roles.contains("r")` and `principal.roles.containsAny([...])`."""
+    if isinstance(node, list):
+        for item in node:
+            _roles_tested(item, out)
+        return
+    if not isinstance(node, dict):
+        return
+    for op in ("contains", "containsAny"):
+        call = node.get(op)
+        if isinstance(call, dict) and _is_principal_roles(call.get("left")):
+            right = call.get("right")
+            values = right.get("Set", [right]) if isinstance(right, dict) else []
+            out.update(
+                v["Value"]
+                for v in values
+                if isinstance(v, dict) and isinstance(v.get("Value"), str)
+            )
+    if "!" in node:
+        return  # a negated test names roles the principal must not hold
+    for value in node.values():
+        _roles_tested(value, out)
+
+
+def _is_principal_roles(node: object) -> bool:
+    if not isinstance(node, dict) or not isinstance(node.get("."), dict):
+        return False
+    attr = node["."]
+    return bool(attr.get("attr") == "roles" and attr.get("left") == {"Var": "principal"})
+
+
+def _roles_by_policy(policy_text: str, ids: dict[str, str]) -> dict[str, frozenset[str]]:
+    """For each permit's @id, the roles its conditions test: which roles an allow relied on."""
+    est = json.loads(cedarpy.policies_to_json_str(policy_text))
+    out: dict[str, frozenset[str]] = {}
+    for position, policy in est.get("staticPolicies", {}).items():
+        if policy.get("effect") != "permit":
+            continue
+        found: set[str] = set()
+        _roles_tested(policy.get("conditions", []), found)
+        out[ids.get(position, position)] = frozenset(found)
+    return out
+
+
 class Authorizer:
     """Parsed, validated Cedar policies and schema; answers authorization questions."""
+
+    roles_by_policy: dict[str, frozenset[str]]
 
     def __init__(
         self,
@@ -257,6 +306,7 @@ class Authorizer:
         self._schema = schema
         self._policy_ids = policy_ids
         self._by_action = by_action or {}
+        self.roles_by_policy = {}
 
     @classmethod
     def from_directory(cls, path: pathlib.Path) -> Authorizer:
@@ -279,7 +329,18 @@ class Authorizer:
             raise AuthzLoadError(f"{POLICY_FILE}: invalid policy syntax: {exc}") from exc
         ids = _policy_annotations(policy_text)
         _validate(policy_text, schema, ids)
-        return cls(policies, schema, ids, _split_by_action(policy_text))
+        authorizer = cls(policies, schema, ids, _split_by_action(policy_text))
+        authorizer.roles_by_policy = _roles_by_policy(policy_text, ids)
+        return authorizer
+
+    def roles_relied_on(self, decision: AuthzDecision, held: frozenset[str]) -> frozenset[str]:
+        """The held roles that the permits behind an allow tested (for grants' last use)."""
+        if not decision.allowed:
+            return frozenset()
+        named: set[str] = set()
+        for policy_id in decision.policy_ids:
+            named |= self.roles_by_policy.get(policy_id, frozenset())
+        return held & named
 
     def authorize(self, actor: Actor, action: str, resource: Resource) -> AuthzDecision:
         """Decide one request. Never raises for bad input: it is a Deny naming the error."""

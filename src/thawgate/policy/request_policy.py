@@ -135,6 +135,10 @@ class RequestPolicy:
             settings.get("pending_expiry_hours", 72), "settings.pending_expiry_hours", minimum=1
         )
         self.default_clause = _clause(settings.get("default_clause"), "settings.default_clause")
+        # Break-glass uses per senior fraud reviewer in a rolling 24 h (floor item 10).
+        self.break_glass_per_day = _count(
+            settings.get("break_glass_per_day", 2), "settings.break_glass_per_day", minimum=0
+        )
         self.weights = _weights(data.get("scorecard") or {})
         # Post-thaw monitoring rules ride in the same document: one version, validated together.
         self.monitoring = monitoring.parse(data.get("monitoring"))

@@ -21,7 +21,8 @@ def raise_alert(
     data: dict[str, object],
     request_id: str | None = None,
 ) -> Alert:
-    """Record an alert in the caller's transaction (the caller commits)."""
+    """Record an alert in the caller's transaction (the caller commits), with its webhook
+    outbox row: the worker delivers it after commit (services/webhooks.py)."""
     alert = Alert(
         id=env.ids("alert"),
         kind=kind,
@@ -32,6 +33,7 @@ def raise_alert(
         created_at=env.clock(),
     )
     uow.alerts.add(alert)
+    uow.alerts.enqueue_delivery(alert.id, alert.created_at)
     return alert
 
 

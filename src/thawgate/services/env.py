@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from thawgate.adapters.accounts.local import LocalAccountSystem
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.errors import Forbidden
 from thawgate.domain.model import Principal
+from thawgate.domain.need_to_know import shown_policy_ids
 from thawgate.policy.authz import Actor, Authorizer, AuthzDecision, Resource
 from thawgate.policy.request_policy import RequestPolicy
+from thawgate.services.grant_use import note_use  # grants' last use, for access reviews
 from thawgate.services.ports import AccountSystem
 
 Clock = Callable[[], datetime]
@@ -89,7 +91,9 @@ def authorize(
                 "errors": list(decision.errors),
             },
         )
-        raise Forbidden(f"{action} refused: {decision.explain()}", decision.policy_ids)
+        shown = replace(decision, policy_ids=shown_policy_ids(principal, decision.policy_ids))
+        raise Forbidden(f"{action} refused: {shown.explain()}", shown.policy_ids)
+    note_use(uow, env.authorizer, principal, decision, env.clock())
     return decision
 
 

@@ -48,23 +48,47 @@ def propose(
             resource=GRANTS,
             subject=f"principal:{principal_id}",
         )
-        now = env.clock()
-        if uow.principals.get(principal_id) is None:
-            raise NotFound(f"no principal {principal_id}")
-        check_grantable(role=role, expires_at=expires_at, now=now)
-        grant = Grant(
-            id=env.ids("grant"),
+        grant = propose_in(
+            uow,
+            env,
+            actor=actor,
             principal_id=principal_id,
             role=role,
-            justification=justification,
             expires_at=expires_at,
-            proposed_by=actor.id,
-            proposed_at=now,
+            justification=justification,
         )
-        uow.grants.add(grant)
-        _event(uow, grant, actor=actor.id, action="grant:proposed", at=now)
         uow.commit()
         return grant
+
+
+def propose_in(
+    uow: UnitOfWork,
+    env: Env,
+    *,
+    actor: Principal,
+    principal_id: str,
+    role: str,
+    expires_at: datetime,
+    justification: str,
+    **extra: object,
+) -> Grant:
+    """Propose inside the caller's (authorized) transaction: a grant, or SCIM sync's proposal."""
+    now = env.clock()
+    if uow.principals.get(principal_id) is None:
+        raise NotFound(f"no principal {principal_id}")
+    check_grantable(role=role, expires_at=expires_at, now=now)
+    grant = Grant(
+        id=env.ids("grant"),
+        principal_id=principal_id,
+        role=role,
+        justification=justification,
+        expires_at=expires_at,
+        proposed_by=actor.id,
+        proposed_at=now,
+    )
+    uow.grants.add(grant)
+    _event(uow, grant, actor=actor.id, action="grant:proposed", at=now, **extra)
+    return grant
 
 
 def approve(uow: UnitOfWork, env: Env, *, actor: Principal, grant_id: str, comment: str) -> Grant:
@@ -110,21 +134,29 @@ def revoke(uow: UnitOfWork, env: Env, *, actor: Principal, grant_id: str, commen
             subject=f"grant:{grant_id}",
         )
         grant = _load(uow, grant_id)
-        now = env.clock()
-        grant.revoke(by=actor.id, at=now, reason=comment)
-        _save(uow, grant)
-        voided = void_for_principal(uow, env, grant.principal_id, actor=actor.id)
-        _event(
-            uow,
-            grant,
-            actor=actor.id,
-            action="grant:revoked",
-            at=now,
-            comment=comment,
-            voided_requests=voided,
-        )
+        revoke_in(uow, env, grant, actor=actor, comment=comment)
         uow.commit()
         return grant
+
+
+def revoke_in(
+    uow: UnitOfWork, env: Env, grant: Grant, *, actor: Principal, comment: str, **extra: object
+) -> None:
+    """Revoke inside the caller's transaction (a revocation, or an access review's verdict)."""
+    now = env.clock()
+    grant.revoke(by=actor.id, at=now, reason=comment)
+    _save(uow, grant)
+    voided = void_for_principal(uow, env, grant.principal_id, actor=actor.id)
+    _event(
+        uow,
+        grant,
+        actor=actor.id,
+        action="grant:revoked",
+        at=now,
+        comment=comment,
+        voided_requests=voided,
+        **extra,
+    )
 
 
 def suspend(
@@ -199,6 +231,30 @@ def view_principal(
             if g.is_effective(now)
         ]
         return PrincipalView(principal=stored, roles=held)
+
+
+def list_grants(
+    uow: UnitOfWork,
+    env: Env,
+    *,
+    actor: Principal,
+    status: str | None = None,
+    principal_id: str | None = None,
+) -> list[Grant]:
+    """Grants, by role then id; access admins and auditors (`read_grants`)."""
+    with uow:
+        authorize(
+            uow, env, principal=actor, action="read_grants", resource=GRANTS, subject="grants"
+        )
+        if principal_id is not None:
+            found = uow.grants.of_principal(principal_id)
+            return [g for g in found if status is None or g.status == status]
+        if status is not None:
+            return uow.grants.with_status(status)
+        return [g for s in GRANT_STATUSES for g in uow.grants.with_status(s)]
+
+
+GRANT_STATUSES = ("pending", "active", "revoked", "expired")
 
 
 def _load(uow: UnitOfWork, grant_id: str) -> Grant:

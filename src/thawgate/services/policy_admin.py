@@ -76,6 +76,12 @@ def upload(uow: UnitOfWork, env: Env, *, actor: Principal, document: str) -> Sto
     return result
 
 
+def list_versions(uow: UnitOfWork) -> list[StoredVersion]:
+    """Every stored version, oldest first (the active one is readable by any role already)."""
+    with uow:
+        return uow.policy_versions.all()
+
+
 def backtest(uow: UnitOfWork, env: Env, *, actor: Principal, version: str) -> Backtest:
     """Replay every recorded request's persisted facts under `version`; list changed outcomes."""
     with uow:

@@ -89,6 +89,25 @@ class GrantRepository:
             if any(a.get("principal") == principal_id for a in approvals)
         ]
 
+    def touch(self, principal_id: str, roles: list[str], now: datetime) -> None:
+        """Record that these roles of the principal's active grants were just relied on."""
+        self.conn.execute(
+            sa.update(grants)
+            .where(
+                grants.c.principal_id == principal_id,
+                grants.c.role.in_(roles),
+                grants.c.status == "active",
+                grants.c.expires_at > now,
+            )
+            .values(last_used_at=now)
+        )
+
+    def last_used(self, grant_ids: list[str]) -> dict[str, datetime | None]:
+        if not grant_ids:
+            return {}
+        q = sa.select(grants.c.id, grants.c.last_used_at).where(grants.c.id.in_(grant_ids))
+        return {row.id: row.last_used_at for row in self.conn.execute(q)}
+
     def add_review(
         self, review_id: str, grant_id: str, reviewer: str, verdict: str, comment: str, at: datetime
     ) -> None:

@@ -89,6 +89,10 @@ class PolicyVersionRepository:
         )
         return result.rowcount == 1
 
+    def all(self) -> list[StoredVersion]:
+        q = sa.select(policy_versions).order_by(policy_versions.c.created_at)
+        return [_version(r) for r in self.conn.execute(q)]
+
     def recorded_requests(self) -> list[RecordedRequest]:
         q = sa.select(
             requests.c.id,

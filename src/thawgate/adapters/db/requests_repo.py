@@ -317,6 +317,7 @@ def _request(row: Any) -> Request:
                 at=datetime.fromisoformat(a["at"]),
                 comment=a["comment"],
                 state_digest=a["state_digest"],
+                break_glass=bool(a.get("break_glass", False)),
             )
             for a in row.approvals
         ],

@@ -390,3 +390,45 @@ monitoring_hits = sa.Table(
     sa.UniqueConstraint("request_id", "rule_id"),
     sa.Index("ix_monitoring_hits_detected_at", "detected_at"),
 )
+# --- Migration 0007: break-glass, alert webhook outbox, grant last use, SCIM identities -------
+
+# Break-glass uses (floor item 10), each with its mandatory after-the-fact review.
+break_glass = sa.Table(
+    "break_glass",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(64), sa.ForeignKey("requests.id"), nullable=False),
+    sa.Column("principal", sa.String(128), nullable=False),
+    sa.Column("team", sa.String(64), nullable=False),
+    sa.Column("clause", sa.String(64), nullable=False),
+    sa.Column("justification", sa.Text, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("alert_id", sa.String(64), nullable=False),
+    sa.Column("review_status", sa.String(16), nullable=False),  # open | done
+    sa.Column("reviewed_by", sa.String(128), nullable=True),
+    sa.Column("reviewed_at", UtcDateTime, nullable=True),
+    sa.Column("verdict", sa.String(16), nullable=True),  # upheld | misuse
+    sa.Column("review_comment", sa.Text, nullable=True),
+    sa.Index("ix_break_glass_principal_at", "principal", "at"),
+    sa.Index("ix_break_glass_review_status", "review_status"),
+)
+
+# The alert webhook's outbox: one row per alert, written in the alert's own transaction and
+# delivered by the worker after commit (services/webhooks.py). Never deleted on failure.
+alert_deliveries = sa.Table(
+    "alert_deliveries",
+    metadata,
+    sa.Column("alert_id", sa.String(64), sa.ForeignKey("alerts.id"), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("leased_until", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("delivered_at", UtcDateTime, nullable=True),
+    sa.Index("ix_alert_deliveries_status_next", "status", "next_attempt_at"),
+)
+
+# When a grant's role last authorized an action (access reviews), at most once a minute.
+grants.append_column(sa.Column("last_used_at", UtcDateTime, nullable=True))
+# The IdP's id for principals provisioned by SCIM sync; NULL for load-file principals.
+principals.append_column(sa.Column("scim_id", sa.String(256), nullable=True, unique=True))

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from thawgate.adapters.db.accounts_repo import AccountRepository
 from thawgate.adapters.db.alerts_repo import AlertRepository
 from thawgate.adapters.db.audit_repo import AuditRepository
+from thawgate.adapters.db.break_glass_repo import BreakGlassRepository
 from thawgate.adapters.db.console_repo import ConsoleRepository
 from thawgate.adapters.db.grants_repo import GrantRepository
 from thawgate.adapters.db.jobs_repo import JobRepository
@@ -17,6 +18,7 @@ from thawgate.adapters.db.policy_versions_repo import PolicyVersionRepository
 from thawgate.adapters.db.principals_repo import PrincipalRepository
 from thawgate.adapters.db.relocks_repo import RelockRepository
 from thawgate.adapters.db.requests_repo import RequestRepository
+from thawgate.adapters.db.scim_repo import ScimRepository
 
 
 class UnitOfWork:
@@ -33,6 +35,8 @@ class UnitOfWork:
     policy_versions: PolicyVersionRepository
     console: ConsoleRepository
     monitoring: MonitoringRepository
+    break_glass: BreakGlassRepository
+    scim: ScimRepository
 
     def __init__(self, engine: sa.Engine, *, readonly: bool = False) -> None:
         self.engine = engine
@@ -68,6 +72,8 @@ class UnitOfWork:
         self.policy_versions = PolicyVersionRepository(conn, lock_rows=postgres)
         self.console = ConsoleRepository(conn)
         self.monitoring = MonitoringRepository(conn, lock_rows=postgres)
+        self.break_glass = BreakGlassRepository(conn, lock_rows=postgres)
+        self.scim = ScimRepository(conn)
         return self
 
     def __exit__(

@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from thawgate.bootstrap import App
 from thawgate.domain.errors import ValidationFailed
 from thawgate.domain.model import Principal
+from thawgate.domain.need_to_know import redact_request
+from thawgate.domain.request import Request
 from thawgate.entrypoints import web
 from thawgate.entrypoints.api import audit_routes, authority_routes, monitoring_routes, problems
 from thawgate.entrypoints.api.auth import principal_dependency
@@ -25,7 +27,7 @@ from thawgate.entrypoints.api.schemas import (
     request_json,
     restriction_json,
 )
-from thawgate.services import corrections, intake, queries, restrictions, review
+from thawgate.services import corrections, intake, queries, redaction, restrictions, review
 from thawgate.services.intake import NewRequest
 
 JSON = dict[str, object]
@@ -56,6 +58,11 @@ def _router(app: App) -> APIRouter:  # one closure per route, by design
     env = app.env
 
     Actor = Annotated[Principal, Depends(principal_dependency(app))]
+
+    def shown(viewer: Principal, r: Request) -> JSON:
+        """The request as this viewer may see it (need to know, docs/authority.md)."""
+        hide = redaction.owners_to_hide(app.uow(readonly=True), viewer, [r])
+        return redact_request(viewer, request_json(r), hide.get(r.id, []))
 
     @router.get("/accounts/{account_id}")
     def get_account(account_id: str, actor: Actor) -> JSON:
@@ -117,12 +124,13 @@ def _router(app: App) -> APIRouter:  # one closure per route, by design
             duration_hours=body.duration_hours,
         )
         r = intake.submit(app.uow(), env, actor=actor, body=new, idempotency_key=idempotency_key)
-        return request_json(r)
+        return shown(actor, r)
 
     @router.get("/requests/{request_id}")
     def get_request(request_id: str, actor: Actor) -> JSON:
-        return request_json(
-            queries.get_request(app.uow(readonly=True), env, actor=actor, request_id=request_id)
+        return shown(
+            actor,
+            queries.get_request(app.uow(readonly=True), env, actor=actor, request_id=request_id),
         )
 
     @router.get("/requests")
@@ -144,11 +152,14 @@ def _router(app: App) -> APIRouter:  # one closure per route, by design
         )
         page, more = items[:limit], len(items) > limit
         next_cursor = _encode_cursor(page[-1].created_at.isoformat(), page[-1].id) if more else None
-        return {"items": [request_json(r) for r in page], "next_cursor": next_cursor}
+        hide = redaction.owners_to_hide(app.uow(readonly=True), actor, page)
+        shown_items = [redact_request(actor, request_json(r), hide.get(r.id, [])) for r in page]
+        return {"items": shown_items, "next_cursor": next_cursor}
 
     @router.post("/requests/{request_id}/approvals", status_code=201)
     def approve(request_id: str, body: ApprovalIn, actor: Actor) -> JSON:
-        return request_json(
+        return shown(
+            actor,
             review.approve(
                 app.uow(),
                 env,
@@ -156,26 +167,29 @@ def _router(app: App) -> APIRouter:  # one closure per route, by design
                 request_id=request_id,
                 comment=body.comment,
                 state_digest=body.state_digest,
-            )
+            ),
         )
 
     @router.post("/requests/{request_id}/rejections")
     def reject(request_id: str, body: CommentIn, actor: Actor) -> JSON:
-        return request_json(
-            review.reject(app.uow(), env, actor=actor, request_id=request_id, comment=body.comment)
+        return shown(
+            actor,
+            review.reject(app.uow(), env, actor=actor, request_id=request_id, comment=body.comment),
         )
 
     @router.post("/requests/{request_id}/questions")
     def question(request_id: str, body: CommentIn, actor: Actor) -> JSON:
-        return request_json(
+        return shown(
+            actor,
             review.question(
                 app.uow(), env, actor=actor, request_id=request_id, comment=body.comment
-            )
+            ),
         )
 
     @router.post("/requests/{request_id}/answers")
     def answer(request_id: str, body: AnswerIn, actor: Actor) -> JSON:
-        return request_json(
+        return shown(
+            actor,
             review.answer(
                 app.uow(),
                 env,
@@ -183,27 +197,29 @@ def _router(app: App) -> APIRouter:  # one closure per route, by design
                 request_id=request_id,
                 comment=body.comment,
                 evidence=[e.to_domain() for e in body.evidence],
-            )
+            ),
         )
 
     @router.post("/requests/{request_id}/withdrawal")
     def withdraw(request_id: str, actor: Actor) -> JSON:
-        return request_json(review.withdraw(app.uow(), env, actor=actor, request_id=request_id))
+        return shown(actor, review.withdraw(app.uow(), env, actor=actor, request_id=request_id))
 
     @router.post("/requests/{request_id}/revert")
     def revert(request_id: str, body: CommentIn, actor: Actor) -> JSON:
-        return request_json(
+        return shown(
+            actor,
             corrections.revert(
                 app.uow(), env, actor=actor, request_id=request_id, comment=body.comment
-            )
+            ),
         )
 
     @router.post("/requests/{request_id}/retry")
     def retry(request_id: str, body: CommentIn, actor: Actor) -> JSON:
-        return request_json(
+        return shown(
+            actor,
             corrections.retry_failed(
                 app.uow(), env, actor=actor, request_id=request_id, comment=body.comment
-            )
+            ),
         )
 
     @router.get("/policy")

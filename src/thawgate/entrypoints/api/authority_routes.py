@@ -1,17 +1,18 @@
 """Central authority (API.md "Central authority: grants", "Policy versions") and alerts."""
 # No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime.
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from thawgate.adapters.db.policy_versions_repo import StoredVersion
 from thawgate.bootstrap import App
+from thawgate.domain.break_glass import BreakGlass
 from thawgate.domain.grants import Grant
 from thawgate.domain.model import Principal
 from thawgate.entrypoints.api.auth import principal_dependency
-from thawgate.services import alerts, grants, policy_admin
+from thawgate.services import alerts, break_glass, grants, policy_admin
 
 JSON = dict[str, object]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -35,6 +36,36 @@ class CommentIn(_Body):
 
 class PolicyIn(_Body):
     document: Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)]
+
+
+class BreakGlassIn(_Body):
+    justification: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=20, max_length=4000)
+    ]
+    state_digest: Id | None = None
+
+
+class BreakGlassReviewIn(_Body):
+    verdict: Literal["upheld", "misuse"]
+    comment: Text
+
+
+def break_glass_json(b: BreakGlass) -> JSON:
+    return {
+        "id": b.id,
+        "request_id": b.request_id,
+        "principal": b.principal,
+        "team": b.team,
+        "clause": b.clause,
+        "justification": b.justification,
+        "at": b.at.isoformat(),
+        "alert_id": b.alert_id,
+        "review_status": b.review_status,
+        "reviewed_by": b.reviewed_by,
+        "reviewed_at": None if b.reviewed_at is None else b.reviewed_at.isoformat(),
+        "verdict": b.verdict,
+        "review_comment": b.review_comment,
+    }
 
 
 def grant_json(g: Grant) -> JSON:
@@ -142,6 +173,36 @@ def router(app: App) -> APIRouter:  # one closure per route, by design
         return version_json(
             policy_admin.approve(app.uow(), env, actor=actor, version=version, comment=body.comment)
         )
+
+    @routes.post("/requests/{request_id}/break-glass", status_code=201)
+    def use_break_glass(request_id: str, body: BreakGlassIn, actor: Actor) -> JSON:
+        request, record = break_glass.break_glass(
+            app.uow(),
+            env,
+            actor=actor,
+            request_id=request_id,
+            justification=body.justification,
+            state_digest=body.state_digest,
+        )
+        return break_glass_json(record) | {"request_status": request.status}
+
+    @routes.post("/break-glass/{break_glass_id}/review")
+    def review_break_glass(break_glass_id: str, body: BreakGlassReviewIn, actor: Actor) -> JSON:
+        return break_glass_json(
+            break_glass.review_use(
+                app.uow(),
+                env,
+                actor=actor,
+                break_glass_id=break_glass_id,
+                verdict=body.verdict,
+                comment=body.comment,
+            )
+        )
+
+    @routes.get("/break-glass")
+    def list_break_glass(actor: Actor, open: bool = False) -> JSON:
+        items = break_glass.list_uses(app.uow(readonly=True), env, actor=actor, open_only=open)
+        return {"items": [break_glass_json(b) for b in items]}
 
     @routes.get("/alerts")
     def list_alerts(

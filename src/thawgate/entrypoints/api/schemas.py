@@ -115,6 +115,7 @@ def request_json(r: Request) -> dict[str, object]:
                 "at": a.at.isoformat(),
                 "comment": a.comment,
             }
+            | ({"break_glass": True} if a.break_glass else {})
             for a in r.approvals
         ],
         "stale_count": r.stale_count,
