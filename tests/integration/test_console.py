@@ -3,6 +3,7 @@ throttle, what the detail page offers, the dashboard and the audit page's proofs
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -290,3 +291,52 @@ def test_the_dashboard_shows_bad_thaws(loaded: App, clock: Clock) -> None:
     assert d.bad_thaws.per_requester == [("alice", 1)]
     assert d.bad_thaws.per_approver == [("fay", 1)]
     assert any(a.request_id == rid for a in d.alerts)
+
+
+def test_need_to_know_on_the_console(loaded: App, three: dict[str, str]) -> None:
+    """A security-team placer may read requests but not why a legal hold was placed."""
+    from fastapi.testclient import TestClient
+
+    from thawgate.entrypoints.api.app import create_app
+
+    placer = who(loaded, "placer")
+    view = console.request_view(
+        loaded.uow(readonly=True), loaded.env, actor=placer, request_id=three["legal"]
+    )
+    assert view.hidden_owners == ["legal"]
+    assert (
+        console.request_view(
+            loaded.uow(readonly=True),
+            loaded.env,
+            actor=who(loaded, "fay"),
+            request_id=three["legal"],
+        ).hidden_owners
+        == []
+    )  # fraud_risk is cleared
+    assert not console.visible_code(placer, "LAW_ENFORCEMENT")
+    assert console.visible_code(placer, "ATO_SUSPECTED")
+    assert console.visible_code(placer, "TOTP")
+    # Filtering by a hidden reason is ignored rather than answered.
+    assert page(loaded, "placer", statuses=(), reason="LAW_ENFORCEMENT").total == 4
+
+    identity.set_password(
+        loaded.uow(), loaded.env, principal_id="placer", password="placer password 1"
+    )
+    with TestClient(create_app(loaded)) as client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+        assert token
+        client.post(
+            "/login",
+            data={
+                "username": "placer",
+                "password": "placer password 1",
+                "csrf_token": token.group(1),
+            },
+        )
+        detail = client.get(f"/requests/{three['legal']}").text
+        queue = client.get("/queue?status=").text
+    assert "RESTRICTED (owning team: legal)" in detail
+    for secret in ("LAW_ENFORCEMENT", "legal-hold", "LE_RELEASE_ORDER"):
+        assert secret not in detail, secret
+        assert secret not in queue, secret
+    assert "ATO_SUSPECTED" in queue

@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 
 from thawgate.adapters.db.console_repo import AuditRow, QueueFilter, QueueRow
 from thawgate.adapters.db.uow import UnitOfWork
+from thawgate.domain.catalog import Reason
 from thawgate.domain.clauses import check_floor, choose_clause, live_approvals
 from thawgate.domain.errors import Conflict, DomainError, NotFound
 from thawgate.domain.model import Account, AccountEvent, Principal
+from thawgate.domain.need_to_know import is_cleared, is_sensitive, restricted_owners
 from thawgate.domain.request import Request
 from thawgate.policy.authz import SystemResource
 from thawgate.services.env import Env, actor_of, authorize
@@ -43,6 +45,11 @@ def band_of(score: int) -> str:
 
 def band_range(name: str) -> tuple[int, int] | None:
     return next(((low, high) for n, low, high in BANDS if n == name), None)
+
+
+def visible_code(viewer: Principal, code: str) -> bool:
+    """Whether this viewer may see a reason code (binding types are never hidden)."""
+    return code not in Reason.__members__ or is_cleared(viewer) or not is_sensitive(code)
 
 
 def only_own(actor: Principal) -> bool:
@@ -85,6 +92,8 @@ def queue_page(
         )
         if only_own(actor):
             filters = dataclasses.replace(filters, requester=actor.id)
+        if filters.reason and not visible_code(actor, filters.reason):
+            filters = dataclasses.replace(filters, reason=None)  # no probing for hidden reasons
         counts = uow.console.status_counts(filters)
         total = sum(n for s, n in counts.items() if not filters.statuses or s in filters.statuses)
         page = min(max(page, 1), max(1, -(-total // page_size)))
@@ -214,6 +223,9 @@ class RequestView:
     requester: Principal | None
     now: datetime
     targets: set[str] = field(default_factory=set)
+    # Need to know: the owning teams of the sensitive targets this viewer may not see the reason
+    # of (empty: nothing hidden). The page then shows RESTRICTED instead of rules and reasons.
+    hidden_owners: list[str] = field(default_factory=list)
 
 
 def request_view(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str) -> RequestView:
@@ -253,4 +265,7 @@ def request_view(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str
             requester=uow.principals.get(request.requester),
             now=now,
             targets=targets,
+            hidden_owners=restricted_owners(
+                actor, [r.reason for r in account.restrictions if r.id in targets]
+            ),
         )

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from thawgate.adapters.db.console_repo import SORTS, QueueFilter
 from thawgate.domain.catalog import Reason
 from thawgate.domain.errors import DomainError, Stale, ValidationFailed
+from thawgate.domain.need_to_know import REDACTED_REASON
 from thawgate.domain.request import Evidence
 from thawgate.entrypoints.web.context import Console, Viewer, redirect
 from thawgate.entrypoints.web.refusals import refusal
@@ -50,6 +51,10 @@ def router(console: Console) -> APIRouter:
         viewer = console.viewer(request)
         now = app.env.clock()
         scores = console_service.band_range(band)
+
+        def visible(c: str) -> bool:
+            return console_service.visible_code(viewer.principal, c)
+
         hours = AGES.get(age)
         filters = QueueFilter(
             statuses=(status,) if status in STATUSES else (),
@@ -89,7 +94,8 @@ def router(console: Console) -> APIRouter:
                 "size": size,
             },
             statuses=STATUSES,
-            reasons=sorted(Reason.__members__),
+            reasons=[r for r in sorted(Reason.__members__) if visible(r)],
+            code=lambda c: c if visible(c) else REDACTED_REASON,
             bands=[b[0] for b in console_service.BANDS],
             ages=list(AGES),
             sorts=list(SORTS),
