@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from thawgate.adapters.db.alerts_repo import Alert
@@ -11,6 +11,7 @@ from thawgate.adapters.db.console_repo import AuditRow
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain import merkle
 from thawgate.domain.audit_event import canonical_json, event_leaf_hash
+from thawgate.domain.break_glass import BreakGlass
 from thawgate.domain.checkpoint import SignedCheckpoint
 from thawgate.domain.errors import ValidationFailed
 from thawgate.domain.model import Principal
@@ -39,6 +40,7 @@ class Dashboard:
     stale_requests: int
     alerts: list[Alert]
     bad_thaws: monitoring.BadThawCounts | None = None
+    break_glass_open: list[BreakGlass] = field(default_factory=list)
 
 
 def dashboard(uow: UnitOfWork, env: Env, *, actor: Principal, days: int = 30) -> Dashboard:
@@ -49,6 +51,7 @@ def dashboard(uow: UnitOfWork, env: Env, *, actor: Principal, days: int = 30) ->
         rows = uow.console.requests_since(datetime.combine(start, datetime.min.time(), now.tzinfo))
         jobs = uow.console.job_counts()
         alerts = uow.alerts.recent(limit=10)
+        open_reviews = uow.break_glass.listing(open_only=True)  # stay here until reviewed
         since = datetime.combine(start, datetime.min.time(), now.tzinfo)
         allowed = env.authorizer.authorize(
             actor_of(actor), "read_bad_thaws", SystemResource(name="monitoring")
@@ -77,6 +80,7 @@ def dashboard(uow: UnitOfWork, env: Env, *, actor: Principal, days: int = 30) ->
         stale_requests=stale,
         alerts=alerts,
         bad_thaws=bad,
+        break_glass_open=open_reviews,
     )
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from thawgate.bootstrap import App
-from thawgate.entrypoints.web import i18n, pages_login, pages_more, pages_review
+from thawgate.entrypoints.web import i18n, pages_authority, pages_login, pages_more, pages_review
 from thawgate.entrypoints.web.context import Console, CsrfRefused, LoginRequired, redirect
 
 STATIC = Path(__file__).parent / "static"
@@ -22,6 +22,7 @@ def mount(api: FastAPI, app: App) -> Console:
     api.include_router(pages_login.router(console))
     api.include_router(pages_more.router(console))  # /requests/new before /requests/{id}
     api.include_router(pages_review.router(console))
+    api.include_router(pages_authority.router(console))
 
     def login_required(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)  # noqa: S101  # registered for this type only

@@ -82,6 +82,14 @@ class Viewer:
         return bool(self.principal.roles & AUDIT_ROLES)
 
     @property
+    def is_senior(self) -> bool:
+        return "senior_fraud_reviewer" in self.principal.roles
+
+    @property
+    def reviews_access(self) -> bool:
+        return bool(self.principal.roles & {"access_admin", "auditor"})
+
+    @property
     def requests(self) -> bool:
         return bool(self.principal.roles & {"requester", "self_service"})
 

@@ -104,23 +104,23 @@ def router(console: Console) -> APIRouter:
 
     @routes.post("/queue/next")
     async def take_next(request: Request) -> Response:
-        viewer = await _posting(console, request)
+        viewer = await posting(console, request)
         rid = console_service.take_next(app.uow(), app.env, actor=viewer.principal)
         return redirect(f"/requests/{rid}?done=claimed" if rid else "/queue?none=1")
 
     @routes.get("/requests/{request_id}", response_class=HTMLResponse)
     def detail(request: Request, request_id: str, done: str = "") -> Response:
         viewer = console.viewer(request)
-        return _detail(console, request, viewer, request_id, done=done)
+        return show_detail(console, request, viewer, request_id, done=done)
 
     async def act(
         request: Request, request_id: str, step: str, run: Callable[[Viewer], object]
     ) -> Response:
-        viewer = await _posting(console, request)
+        viewer = await posting(console, request)
         try:
             run(viewer)
         except DomainError as exc:
-            return _detail(console, request, viewer, request_id, error=exc)
+            return show_detail(console, request, viewer, request_id, error=exc)
         return redirect(f"/requests/{request_id}?done={step}")
 
     @routes.post("/requests/{request_id}/approve")
@@ -248,14 +248,14 @@ def _required(comment: str) -> str:
     return comment.strip()
 
 
-async def _posting(console: Console, request: Request) -> Viewer:
+async def posting(console: Console, request: Request) -> Viewer:
     """The viewer of a state-changing form, after the CSRF check."""
     viewer = console.viewer(request)
     console.check_csrf(viewer.csrf, await request.form())
     return viewer
 
 
-def _detail(
+def show_detail(
     console: Console,
     request: Request,
     viewer: Viewer,
