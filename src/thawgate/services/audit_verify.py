@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeAlias, TypeVar
 
 from thawgate.adapters.audit.export_dir import ExportReader, ExportWriter
 from thawgate.adapters.audit.signer import signature_check
 from thawgate.adapters.audit.witness import parse_lines
+from thawgate.adapters.db.audit_tree import AuditTree, StoredEvent
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain import merkle
 from thawgate.domain.checkpoint import (
@@ -31,6 +34,7 @@ from thawgate.domain.log_verifier import LogVerifier, Report
 WitnessRead = Callable[[], tuple[list[SignedCheckpoint], list[str]]]
 UowFactory = Callable[[], UnitOfWork]
 BATCH = 20_000
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,21 +97,15 @@ def verify_database(
         verifier.report.add(None, message)
     with uow() as tx:
         tree = tx.audit.tree
-        for chunk in tree.iter_stored_events(batch=batch):
-            start = verifier.size
-            # Sequence numbers ascend, so the chunk lines up with positions start.. exactly
-            # when its ends do; if not (a row deleted, moved, inserted), read leaves by position.
-            aligned = chunk[0][0] == start and chunk[-1][0] == start + len(chunk) - 1
-            by_position = None if aligned else tree.leaves(start, start + len(chunk))
+        for chunk, by_position, stored_nodes in _read_ahead(_batches(tree, batch)):
             if by_position is None:
                 for seq, _, leaf, stored in chunk:
                     verifier.add(seq, leaf, stored)
             else:
+                start = verifier.size
                 for i, (seq, _, leaf, _) in enumerate(chunk):
                     verifier.add(seq, leaf, by_position.get(start + i))
-            _compare_nodes(
-                verifier, verifier.take_nodes(), tree.interior_nodes_completed(start, verifier.size)
-            )
+            _compare_nodes(verifier, verifier.take_nodes(), stored_nodes)
         report = verifier.finish()
         head = tx.audit.size()
         if head != report.size:
@@ -118,6 +116,42 @@ def verify_database(
         if beyond:
             report.add(report.size, f"the stored tree has nodes past event {report.size - 1}")
     return report
+
+
+_Batch: TypeAlias = tuple[list[StoredEvent], dict[int, bytes] | None, dict[merkle.NodeKey, bytes]]
+
+
+def _batches(tree: AuditTree, batch: int) -> Iterator[_Batch]:
+    """The stored events in batches, each with what verifying it compares against: the stored
+    leaves by position (None when each event's own is the one at its position) and the stored
+    interior nodes its leaves complete. All the reading happens here, none in the verifier's
+    loop, so `_read_ahead` can run it alongside."""
+    start = 0  # the position of the batch's first leaf: the verifier adds one leaf an event
+    for chunk in tree.iter_stored_events(batch=batch):
+        if not chunk:
+            continue  # a whole batch of sequence numbers missing: the next one reports the gap
+        end = start + len(chunk)
+        # Sequence numbers ascend, so the chunk lines up with positions start.. exactly when
+        # its ends do; if not (a row deleted, moved, inserted), read the leaves by position.
+        aligned = chunk[0][0] == start and chunk[-1][0] == end - 1
+        by_position = None if aligned else tree.leaves(start, end)
+        yield chunk, by_position, tree.interior_nodes_completed(start, end)
+        start = end
+
+
+def _read_ahead(items: Iterator[_T]) -> Iterator[_T]:
+    """`items`, each read by a thread while the caller works on the one before: the database's
+    work and the wire, during which the drivers release the GIL, overlap the hashing. The
+    caller touches the connection only once this is exhausted or closed."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-read") as reader:
+        ahead = reader.submit(next, items, None)
+        try:
+            while (item := ahead.result()) is not None:
+                ahead = reader.submit(next, items, None)
+                yield item
+        finally:
+            if not ahead.cancel():
+                ahead.exception()  # let the read in flight end before the caller goes on
 
 
 def _compare_nodes(
@@ -149,7 +183,7 @@ def export_log(
         checkpoints = tx.audit.tree.checkpoints()
     witness = witness_lines()
     with uow() as tx:
-        for chunk in tx.audit.tree.iter_stored_events():
+        for chunk in _read_ahead(tx.audit.tree.iter_stored_events()):
             writer.add_events(canonical for _, canonical, _, _ in chunk)
     writer.finish(checkpoints=checkpoints, witness_lines=witness, public_key=key.document())
     return writer.events

@@ -149,7 +149,7 @@ class AuditTree:
         """Events with start <= seq < end, in order, as verification and export read them."""
         if self.conn.dialect.name == "sqlite":
             return _sqlite_events(self.conn, start, end)
-        return _generic_events(self.conn, start, end)
+        return _postgres_events(self.conn, start, end)
 
     def iter_stored_events(self, *, batch: int = 20_000) -> Iterator[list[StoredEvent]]:
         """Every stored event in batches, by sequence number (gaps and all)."""
@@ -190,46 +190,115 @@ _EVENTS_SQL = (
     "LEFT JOIN audit_nodes n ON n.level = 0 AND n.position = e.seq "
     "WHERE e.seq >= ? AND e.seq < ? ORDER BY e.seq"
 )
+# PostgreSQL splices each event's JCS bytes itself, from `data` as stored (a `json` column keeps
+# its text verbatim: migration 0005), `at` in its canonical form and the strings JSON-encoded
+# (`to_json` escapes exactly what JCS escapes), and sends them as bytea over the binary protocol:
+# psycopg parses nothing, and that work runs on the server's core while this one hashes. The
+# stored leaves come as one string of 32-byte hashes in position order; read apart (joined,
+# PostgreSQL's planner hashes the whole node table for each batch).
+_PG_EVENTS_SQL = """
+SELECT seq, convert_to(concat(
+    '{"action":', to_json(action), ',"actor":', to_json(actor),
+    ',"at":"', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    '","data":', data, ',"seq":', seq, ',"subject":', to_json(subject), '}'), 'UTF8')
+FROM audit_events WHERE seq >= %s AND seq < %s ORDER BY seq
+"""
+_PG_LEAF_STRING_SQL = (
+    "SELECT string_agg(hash, ''::bytea ORDER BY position) FROM audit_nodes "
+    "WHERE level = 0 AND position >= %s AND position < %s"
+)
+_PG_LEAVES_SQL = (
+    "SELECT position, hash FROM audit_nodes WHERE level = 0 AND position >= %s AND position < %s"
+)
 
 
 def _sqlite_events(conn: sa.Connection, start: int, end: int) -> list[StoredEvent]:
-    """The fast path: SQLite keeps `data` as the JCS text it was hashed from, and `at` as
-    `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, so the event's bytes are spliced, not re-serialized.
-    Rows whose bytes do not give the stored leaf (rows written before migration 0003 kept
-    SQLAlchemy's JSON text, and tampered rows) are parsed and canonicalized instead."""
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(_EVENTS_SQL, (start, end))
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    out: list[StoredEvent] = []
-    append, event = out.append, canonical_event
+    """SQLite keeps `at` as `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: turned canonical by splicing."""
+    rows = _fetch(conn, _EVENTS_SQL, start, end)
+    canonical, leaves = [], {}
     for seq, at, actor, action, subject, data, stored in rows:
         stock = len(at) == 26 and at[10] == " " and at[19] == "."  # as SQLAlchemy writes it
         when = f"{at[:10]}T{at[11:]}Z" if stock else _parsed_at(at)
-        fast = event(seq, when, actor, action, subject, data)
-        leaf = sha256(b"\x00" + fast).digest()  # merkle.leaf_hash, inlined in this hot loop
+        canonical.append((seq, when, actor, action, subject, data))
+        leaves[seq] = stored
+    return _hashed(canonical, leaves)
+
+
+def _postgres_events(conn: sa.Connection, start: int, end: int) -> list[StoredEvent]:
+    driver = conn.connection.driver_connection
+    if driver is None:  # pragma: no cover  # a connection in use is never detached
+        raise RuntimeError("the database connection is closed")
+    cursor = driver.cursor(binary=True)  # bytea as raw bytes
+    try:
+        rows = cursor.execute(_PG_EVENTS_SQL, (start, end)).fetchall()
+        leaf_string = cursor.execute(_PG_LEAF_STRING_SQL, (start, end)).fetchone()[0]
+    finally:
+        cursor.close()
+    leaves = [sha256(b"\x00" + body).digest() for _, body in rows]
+    contiguous = bool(rows) and rows[0][0] == start and rows[-1][0] == start + len(rows) - 1
+    if contiguous and leaf_string == b"".join(leaves):
+        # every event hashes to the stored leaf at its position: nothing left to compare
+        return [(seq, body, leaf, leaf) for (seq, body), leaf in zip(rows, leaves, strict=True)]
+    stored_leaf = dict(_fetch(conn, _PG_LEAVES_SQL, start, end)).get
+    out: list[StoredEvent] = []
+    for (seq, body), leaf in zip(rows, leaves, strict=True):
+        stored = stored_leaf(seq)
+        stored = None if stored is None else bytes(stored)
         if leaf != stored:
-            fast = event(seq, when, actor, action, subject, _recanonical(data))
-            leaf = merkle.leaf_hash(fast)
-        append((seq, fast, leaf, stored))
+            body = _recanonical_event(seq, body)
+            leaf = merkle.leaf_hash(body)
+        out.append((seq, body, leaf, stored))
     return out
 
 
-def _generic_events(conn: sa.Connection, start: int, end: int) -> list[StoredEvent]:
-    """PostgreSQL: psycopg parses `at` and the JSONB `data`; both are canonicalized here."""
-    cursor = conn.connection.cursor()
+def _recanonical_event(seq: int, body: bytes) -> bytes:
+    """The event's bytes with its `data` in canonical form (see `_hashed`)."""
     try:
-        cursor.execute(sql(conn, _EVENTS_SQL), (start, end))
-        rows = cursor.fetchall()
+        event = json.loads(body)
+        return canonical_event(
+            seq,
+            event["at"],
+            event["actor"],
+            event["action"],
+            event["subject"],
+            canonical_json(event["data"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return body  # hashed as it stands, and so reported
+
+
+def _fetch(conn: sa.Connection, query: str, start: int, end: int) -> Sequence[Any]:
+    cursor = conn.connection.cursor()  # plain DB-API: a million rows in a full verify
+    try:
+        cursor.execute(query, (start, end))
+        return cursor.fetchall()
     finally:
         cursor.close()
+
+
+def _hashed(rows: Iterable[Any], leaves: dict[int, bytes]) -> list[StoredEvent]:
+    """The fast path: `at` is canonical and `data` is the JCS text it was hashed from, so the
+    event's bytes are spliced, not re-serialized, and hashed as they are.
+
+    A row whose bytes do not give the stored leaf (rows that SQLite stored before migration
+    0003 as SQLAlchemy's JSON text, tampered rows) has its `data` parsed and canonicalized
+    instead, so a value stored in another spelling still yields the leaf it was signed as, and
+    anything else yields a leaf that differs from the stored or the signed one, and is reported.
+    Bytes that do give the stored leaf are the bytes that were appended (canonical, as
+    `append_many` writes only JCS) unless SHA-256 collides, or unless the stored leaf was
+    rewritten too: then the signed checkpoints, which vouch for the appended bytes, disagree.
+    """
     out: list[StoredEvent] = []
-    for seq, at, actor, action, subject, data, stored in rows:
-        text = canonical_json(json.loads(data) if isinstance(data, str) else data)
-        body = canonical_event(seq, canonical_at(at), actor, action, subject, text)
-        out.append((seq, body, merkle.leaf_hash(body), None if stored is None else bytes(stored)))
+    append, event, stored_leaf = out.append, canonical_event, leaves.get
+    for seq, at, actor, action, subject, data in rows:
+        stored = stored_leaf(seq)
+        fast = event(seq, at, actor, action, subject, data)
+        leaf = sha256(b"\x00" + fast).digest()  # merkle.leaf_hash, inlined in this hot loop
+        if leaf != stored:
+            fast = event(seq, at, actor, action, subject, _recanonical(data))
+            leaf = merkle.leaf_hash(fast)
+            stored = None if stored is None else bytes(stored)
+        append((seq, fast, leaf, stored))
     return out
 
 
