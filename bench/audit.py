@@ -55,10 +55,14 @@ from thawgate.config import Settings  # noqa: E402
 from thawgate.domain import merkle  # noqa: E402
 from thawgate.domain.checkpoint import Checkpoint  # noqa: E402
 from thawgate.domain.log_verifier import Report  # noqa: E402
+from thawgate.domain.model import Principal  # noqa: E402
+from thawgate.policy.authz import Authorizer  # noqa: E402
 from thawgate.services import audit_log, audit_verify  # noqa: E402
+from thawgate.services.env import Env  # noqa: E402
 
 ORIGIN = "bench.thawgate/audit"
 PARTS = ("append", "verify", "inclusion")
+AUDITOR = frozenset({"auditor"})
 Appender = Callable[[UnitOfWork, list[NewAuditEvent]], None]
 T0 = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -219,28 +223,44 @@ def _checkpoint_at(
 
 
 def bench_inclusion(engine: sa.Engine, *, runs: int = 2_000) -> None:
-    """Median and p99 of one proof: in a unit of work of its own (a connection from the pool,
-    BEGIN, the query, ROLLBACK), and inside an open read transaction (the query and hashing)."""
+    """Median and p99 of one proof at the latest checkpoint's size: as `GET
+    /v1/audit/proof/inclusion` serves it (Cedar's authorization, a unit of work of its own, the
+    read, the proof), and inside an open read transaction (the read and the proof alone). Each
+    proof is checked against the checkpoint's root."""
+    env = Env(
+        authorizer=Authorizer.from_directory(Settings().policy_dir),
+        policies={},
+        active_version="",
+    )
+    auditor = Principal(id="bench-auditor", name="Auditor", team="audit", roles=AUDITOR)
     with UnitOfWork(engine) as uow:
-        size = uow.audit.size()
-        root = merkle.range_hash(0, size, uow.audit.tree.require(merkle.Frontier.keys(size)))
+        latest = uow.audit.tree.latest_checkpoint()
+    if latest is None:
+        raise SystemExit("no checkpoint to prove against: run the verify part first")
+    size, root = latest.size, latest.root_hash
     dice = random.Random(9162)  # noqa: S311  # which leaves to prove, reproducibly
 
-    def prove(uow: UnitOfWork, seq: int) -> None:
-        keys = merkle.nodes_for(merkle.inclusion_ranges(seq, size)) | {(0, seq)}
-        nodes = uow.audit.tree.require(keys)
-        proof = merkle.inclusion_proof(seq, size, nodes)
-        if not merkle.verify_inclusion(seq, size, nodes[(0, seq)], proof, root):
+    def checked(seq: int, proof: list[bytes], leaf: bytes) -> None:
+        if not merkle.verify_inclusion(seq, size, leaf, proof, root):
             raise SystemExit(f"the proof for {seq} does not verify")
 
-    def own_transaction() -> None:
-        with UnitOfWork(engine, readonly=True) as uow:
-            prove(uow, dice.randrange(size))
+    def as_the_route_serves_it() -> None:
+        seq = dice.randrange(size)
+        proof = audit_log.inclusion_proof(
+            UnitOfWork(engine, readonly=True), env, actor=auditor, seq=seq, size=None
+        )
+        samples_leaves.append((seq, proof.hashes))
 
+    def inside(shared: UnitOfWork) -> None:
+        seq = dice.randrange(size)
+        _, _, nodes = shared.audit.tree.inclusion_read(seq, None)
+        checked(seq, merkle.inclusion_proof(seq, size, nodes), nodes[(0, seq)])
+
+    samples_leaves: list[tuple[int, list[bytes]]] = []
     with UnitOfWork(engine, readonly=True) as shared:
         for label, once in (
-            ("a transaction of its own", own_transaction),
-            ("inside an open transaction", lambda: prove(shared, dice.randrange(size))),
+            ("as GET /v1/audit/proof/inclusion serves it", as_the_route_serves_it),
+            ("inside an open transaction", lambda: inside(shared)),
         ):
             samples = []
             for i in range(runs + 200):
@@ -255,6 +275,9 @@ def bench_inclusion(engine: sa.Engine, *, runs: int = 2_000) -> None:
                 "median <= 1 ms:",
                 median <= 1,
             )
+        leaves = shared.audit.tree.nodes((0, seq) for seq, _ in samples_leaves)
+    for seq, proof in samples_leaves:  # outside the timing: the served proofs verify
+        checked(seq, proof, leaves[(0, seq)])
 
 
 def main() -> None:

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any, TypeAlias
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from thawgate.adapters.db.tables import audit_checkpoints, audit_events, audit_nodes
+from thawgate.adapters.db.tables import audit_checkpoints, audit_events, audit_head, audit_nodes
 from thawgate.domain import merkle
 from thawgate.domain.audit_event import canonical_at, canonical_event, canonical_json
 from thawgate.domain.checkpoint import SignedCheckpoint
@@ -57,6 +58,51 @@ class AuditTree:
         if missing:
             raise LookupError(f"the stored audit tree lacks node {missing[0]}")
         return found
+
+    def inclusion_read(
+        self, seq: int, size: int | None
+    ) -> tuple[int, int, dict[merkle.NodeKey, bytes]]:
+        """What an inclusion proof of leaf `seq` reads: the log's size (its head), the tree size
+        to prove against (`size`; by default the latest checkpoint's, else the head's), and the
+        stored nodes the proof needs at that size (all of them, when the size is valid).
+
+        On PostgreSQL this is one statement, which reads the siblings of the leaf's ancestors and
+        the tree's right edge at that size, a superset of any proof's nodes; and when it is the
+        first of its transaction, it runs outside one: it reads rows that never change once
+        written (appends only), and one statement sees one snapshot. That saves the BEGIN and
+        ROLLBACK round trips, which cost more than the proof itself."""
+        if self.conn.dialect.name == "postgresql":
+            return self._pg_inclusion_read(seq, size)
+        head = int(self.conn.execute(sa.select(audit_head.c.next_seq)).scalar_one())
+        if size is None:
+            latest = self.conn.execute(sa.select(sa.func.max(audit_checkpoints.c.size))).scalar()
+            size = head if latest is None else int(latest)
+        nodes = {}
+        if 0 <= seq < size <= head:
+            nodes = self.nodes(merkle.nodes_for(merkle.inclusion_ranges(seq, size)))
+        return head, size, nodes
+
+    def _pg_inclusion_read(
+        self, seq: int, size: int | None
+    ) -> tuple[int, int, dict[merkle.NodeKey, bytes]]:
+        driver = self.conn.connection.driver_connection
+        if driver is None:  # pragma: no cover  # a connection in use is never detached
+            raise RuntimeError("the database connection is closed")
+        untouched = not driver.autocommit and driver.info.transaction_status == _PG_IDLE
+        if untouched:
+            driver.autocommit = True  # as SQLAlchemy's own pre-ping does, and restored below
+        try:
+            cursor = driver.cursor(binary=True)
+            try:
+                rows = cursor.execute(_PG_INCLUSION_SQL, (size, seq)).fetchall()
+            finally:
+                cursor.close()
+        finally:
+            if untouched and not driver.closed:
+                driver.autocommit = False
+        head, tree_size = int(rows[0][0]), int(rows[0][1])
+        nodes = {(lv, p): h for _, _, lv, p, h in rows if lv is not None}
+        return head, tree_size, nodes
 
     def frontier(self, size: int) -> merkle.Frontier:
         keys = merkle.Frontier.keys(size)
@@ -165,6 +211,24 @@ def sql(conn: sa.Connection, text: str) -> str:
     return text if conn.dialect.paramstyle == "qmark" else text.replace("?", "%s")
 
 
+_PG_IDLE = psycopg.pq.TransactionStatus.IDLE
+# The head, the tree size to prove against, and the nodes an inclusion proof of a leaf can
+# need in a tree of that size: the siblings of the leaf's ancestors, (level, (seq >> level) xor 1),
+# and the complete subtrees along the tree's right edge, one per bit set in its size.
+_PG_INCLUSION_SQL = """
+WITH s AS (
+    SELECT next_seq AS head,
+        coalesce(%s::bigint, (SELECT max(size) FROM audit_checkpoints), next_seq) AS size
+    FROM audit_head WHERE id = 1
+), k AS (
+    SELECT level, (%s::bigint >> level) # 1 AS position FROM generate_series(0, 62) AS level
+    UNION
+    SELECT level, (s.size >> level) - 1 FROM s, generate_series(0, 62) AS level
+    WHERE (s.size >> level) & 1 = 1
+)
+SELECT s.head, s.size, n.level, n.position, n.hash
+FROM s LEFT JOIN (k JOIN audit_nodes n ON n.level = k.level AND n.position = k.position) ON true
+"""
 _NODES_BY_KEY = "SELECT level, position, hash FROM audit_nodes WHERE "
 _KEY = "(level = ? AND position = ?)"
 _NODES_INSERT = "INSERT INTO audit_nodes (level, position, hash) VALUES (?, ?, ?)"
