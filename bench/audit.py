@@ -225,8 +225,8 @@ def _checkpoint_at(
 def bench_inclusion(engine: sa.Engine, *, runs: int = 2_000) -> None:
     """Median and p99 of one proof at the latest checkpoint's size: as `GET
     /v1/audit/proof/inclusion` serves it (Cedar's authorization, a unit of work of its own, the
-    read, the proof), and inside an open read transaction (the read and the proof alone). Each
-    proof is checked against the checkpoint's root."""
+    read, the proof), and inside an open read transaction (the read and the proof alone). Every
+    proof is then checked against the checkpoint's root."""
     env = Env(
         authorizer=Authorizer.from_directory(Settings().policy_dir),
         policies={},
@@ -254,7 +254,7 @@ def bench_inclusion(engine: sa.Engine, *, runs: int = 2_000) -> None:
     def inside(shared: UnitOfWork) -> None:
         seq = dice.randrange(size)
         _, _, nodes = shared.audit.tree.inclusion_read(seq, None)
-        checked(seq, merkle.inclusion_proof(seq, size, nodes), nodes[(0, seq)])
+        samples_leaves.append((seq, merkle.inclusion_proof(seq, size, nodes)))
 
     samples_leaves: list[tuple[int, list[bytes]]] = []
     with UnitOfWork(engine, readonly=True) as shared:

@@ -18,7 +18,7 @@ from typing import TypeAlias, TypeVar
 from thawgate.adapters.audit.export_dir import ExportReader, ExportWriter
 from thawgate.adapters.audit.signer import signature_check
 from thawgate.adapters.audit.witness import parse_lines
-from thawgate.adapters.db.audit_tree import AuditTree, StoredEvent
+from thawgate.adapters.db.audit_tree import AuditTree, NodeRuns, StoredEvent
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain import merkle
 from thawgate.domain.checkpoint import (
@@ -118,7 +118,9 @@ def verify_database(
     return report
 
 
-_Batch: TypeAlias = tuple[list[StoredEvent], dict[int, bytes] | None, dict[merkle.NodeKey, bytes]]
+_Batch: TypeAlias = tuple[
+    list[StoredEvent], dict[int, bytes] | None, dict[merkle.NodeKey, bytes] | NodeRuns
+]
 
 
 def _batches(tree: AuditTree, batch: int) -> Iterator[_Batch]:
@@ -135,7 +137,8 @@ def _batches(tree: AuditTree, batch: int) -> Iterator[_Batch]:
         # its ends do; if not (a row deleted, moved, inserted), read the leaves by position.
         aligned = chunk[0][0] == start and chunk[-1][0] == end - 1
         by_position = None if aligned else tree.leaves(start, end)
-        yield chunk, by_position, tree.interior_nodes_completed(start, end)
+        runs = tree.interior_runs_completed(start, end)
+        yield chunk, by_position, runs or tree.interior_nodes_completed(start, end)
         start = end
 
 
@@ -157,8 +160,12 @@ def _read_ahead(items: Iterator[_T]) -> Iterator[_T]:
 def _compare_nodes(
     verifier: LogVerifier,
     recomputed: dict[merkle.NodeKey, bytes],
-    stored: dict[merkle.NodeKey, bytes],
+    stored: dict[merkle.NodeKey, bytes] | NodeRuns,
 ) -> None:
+    if isinstance(stored, NodeRuns):
+        if stored.matches(recomputed):
+            return
+        stored = stored.nodes()
     if recomputed == stored:
         return
     for key in sorted(recomputed.keys() | stored.keys(), key=lambda k: k[1] << k[0]):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import psycopg
 import sqlalchemy as sa
@@ -28,6 +29,39 @@ NODES_PER_QUERY = 200  # bound parameters stay well under SQLite's limit
 # An event as verification and export see it: (seq, its JCS bytes, their leaf hash, the stored
 # leaf hash at position seq). A plain tuple: a named one costs more to build than the hashing.
 StoredEvent: TypeAlias = tuple[int, bytes, bytes, bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRuns:
+    """Stored tree nodes by level: `runs[level] = (first position, hashes)`, the level's nodes at
+    consecutive positions from `first`, their 32-byte hashes end to end."""
+
+    runs: dict[int, tuple[int, bytes]]
+
+    def matches(self, nodes: dict[merkle.NodeKey, bytes]) -> bool:
+        """Exactly these nodes, no more, no fewer? `nodes` must hold each level's positions in
+        ascending order, as the verifier completes them."""
+        levels: dict[int, list[bytes]] = {}
+        firsts: dict[int, int] = {}
+        for (level, position), h in nodes.items():
+            hashes = levels.get(level)
+            if hashes is None:
+                hashes = levels[level] = []
+                firsts[level] = position
+            elif position != firsts[level] + len(hashes):
+                return False
+            hashes.append(h)
+        return levels.keys() == self.runs.keys() and all(
+            self.runs[level] == (firsts[level], b"".join(hashes))
+            for level, hashes in levels.items()
+        )
+
+    def nodes(self) -> dict[merkle.NodeKey, bytes]:
+        return {
+            (level, first + i // 32): hashes[i : i + 32]
+            for level, (first, hashes) in self.runs.items()
+            for i in range(0, len(hashes), 32)
+        }
 
 
 class AuditTree:
@@ -85,9 +119,7 @@ class AuditTree:
     def _pg_inclusion_read(
         self, seq: int, size: int | None
     ) -> tuple[int, int, dict[merkle.NodeKey, bytes]]:
-        driver = self.conn.connection.driver_connection
-        if driver is None:  # pragma: no cover  # a connection in use is never detached
-            raise RuntimeError("the database connection is closed")
+        driver = _pg_driver(self.conn)
         untouched = not driver.autocommit and driver.info.transaction_status == _PG_IDLE
         if untouched:
             driver.autocommit = True  # as SQLAlchemy's own pre-ping does, and restored below
@@ -119,6 +151,29 @@ class AuditTree:
             audit_nodes.c.level == 0, audit_nodes.c.position >= start, audit_nodes.c.position < end
         )
         return {int(p): bytes(h) for p, h in self.conn.execute(q)}
+
+    def interior_runs_completed(self, start: int, end: int) -> NodeRuns | None:
+        """`interior_nodes_completed`, as one string of hashes per level, when each level's
+        stored nodes sit at consecutive positions (always, in an intact log), on PostgreSQL;
+        otherwise None. Cheaper to read and to compare than a million rows."""
+        if self.conn.dialect.name != "postgresql":
+            return None
+        runs: dict[int, tuple[int, bytes]] = {}
+        cursor = _pg_driver(self.conn).cursor(binary=True)
+        try:
+            level = 1
+            while (1 << level) <= end:
+                cursor.execute(_PG_RUN_SQL, (level, start >> level, (end >> level) - 1))
+                row: Any = cursor.fetchone()  # an aggregate: always one row
+                first, last, count, hashes = row
+                if count:
+                    if last - first + 1 != count:
+                        return None
+                    runs[level] = (first, bytes(hashes))
+                level += 1
+        finally:
+            cursor.close()
+        return NodeRuns(runs)
 
     def interior_nodes_completed(self, start: int, end: int) -> dict[merkle.NodeKey, bytes]:
         """Stored nodes above the leaves whose last leaf lies in [start, end)."""
@@ -214,14 +269,17 @@ def sql(conn: sa.Connection, text: str) -> str:
 _PG_IDLE = psycopg.pq.TransactionStatus.IDLE
 # The head, the tree size to prove against, and the nodes an inclusion proof of a leaf can
 # need in a tree of that size: the siblings of the leaf's ancestors, (level, (seq >> level) xor 1),
-# and the complete subtrees along the tree's right edge, one per bit set in its size.
+# that lie within the tree, and the complete subtrees along its right edge, one per bit set in
+# its size.
 _PG_INCLUSION_SQL = """
 WITH s AS (
     SELECT next_seq AS head,
         coalesce(%s::bigint, (SELECT max(size) FROM audit_checkpoints), next_seq) AS size
     FROM audit_head WHERE id = 1
 ), k AS (
-    SELECT level, (%s::bigint >> level) # 1 AS position FROM generate_series(0, 62) AS level
+    SELECT level, position FROM s, generate_series(0, 62) AS level,
+        LATERAL (SELECT (%s::bigint >> level) # 1 AS position) AS sibling
+    WHERE (position + 1) << level <= s.size
     UNION
     SELECT level, (s.size >> level) - 1 FROM s, generate_series(0, 62) AS level
     WHERE (s.size >> level) & 1 = 1
@@ -229,6 +287,10 @@ WITH s AS (
 SELECT s.head, s.size, n.level, n.position, n.hash
 FROM s LEFT JOIN (k JOIN audit_nodes n ON n.level = k.level AND n.position = k.position) ON true
 """
+_PG_RUN_SQL = (
+    "SELECT min(position), max(position), count(*), string_agg(hash, ''::bytea ORDER BY position) "
+    "FROM audit_nodes WHERE level = %s AND position BETWEEN %s AND %s"
+)
 _NODES_BY_KEY = "SELECT level, position, hash FROM audit_nodes WHERE "
 _KEY = "(level = ? AND position = ?)"
 _NODES_INSERT = "INSERT INTO audit_nodes (level, position, hash) VALUES (?, ?, ?)"
@@ -289,13 +351,10 @@ def _sqlite_events(conn: sa.Connection, start: int, end: int) -> list[StoredEven
 
 
 def _postgres_events(conn: sa.Connection, start: int, end: int) -> list[StoredEvent]:
-    driver = conn.connection.driver_connection
-    if driver is None:  # pragma: no cover  # a connection in use is never detached
-        raise RuntimeError("the database connection is closed")
-    cursor = driver.cursor(binary=True)  # bytea as raw bytes
+    cursor = _pg_driver(conn).cursor(binary=True)  # bytea as raw bytes
     try:
         rows = cursor.execute(_PG_EVENTS_SQL, (start, end)).fetchall()
-        leaf_string = cursor.execute(_PG_LEAF_STRING_SQL, (start, end)).fetchone()[0]
+        (leaf_string,) = cursor.execute(_PG_LEAF_STRING_SQL, (start, end)).fetchone() or (None,)
     finally:
         cursor.close()
     leaves = [sha256(b"\x00" + body).digest() for _, body in rows]
@@ -329,6 +388,14 @@ def _recanonical_event(seq: int, body: bytes) -> bytes:
         )
     except (ValueError, KeyError, TypeError):
         return body  # hashed as it stands, and so reported
+
+
+def _pg_driver(conn: sa.Connection) -> psycopg.Connection[Any]:
+    """psycopg's own connection: its binary protocol gives bytea as bytes, undecoded."""
+    driver = conn.connection.driver_connection
+    if driver is None:  # pragma: no cover  # a connection in use is never detached
+        raise RuntimeError("the database connection is closed")
+    return cast("psycopg.Connection[Any]", driver)
 
 
 def _fetch(conn: sa.Connection, query: str, start: int, end: int) -> Sequence[Any]:
