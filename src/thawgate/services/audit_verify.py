@@ -99,8 +99,7 @@ def verify_database(
         tree = tx.audit.tree
         for chunk, by_position, stored_nodes in _read_ahead(_batches(tree, batch)):
             if by_position is None:
-                for seq, _, leaf, stored in chunk:
-                    verifier.add(seq, leaf, stored)
+                verifier.add_stored(chunk)
             else:
                 start = verifier.size
                 for i, (seq, _, leaf, _) in enumerate(chunk):
