@@ -97,7 +97,10 @@ def verify_database(
         verifier.report.add(None, message)
     with uow() as tx:
         tree = tx.audit.tree
-        for chunk, by_position, stored_nodes in _read_ahead(_batches(tree, batch)):
+        batches = _batches(tree, batch)
+        if tx.dialect == "postgresql":  # the server works in a process of its own
+            batches = _read_ahead(batches)
+        for chunk, by_position, stored_nodes in batches:
             if by_position is None:
                 verifier.add_stored(chunk)
             else:
@@ -189,7 +192,10 @@ def export_log(
         checkpoints = tx.audit.tree.checkpoints()
     witness = witness_lines()
     with uow() as tx:
-        for chunk in _read_ahead(tx.audit.tree.iter_stored_events()):
+        chunks = tx.audit.tree.iter_stored_events()
+        if tx.dialect == "postgresql":
+            chunks = _read_ahead(chunks)
+        for chunk in chunks:
             writer.add_events(canonical for _, canonical, _, _ in chunk)
     writer.finish(checkpoints=checkpoints, witness_lines=witness, public_key=key.document())
     return writer.events

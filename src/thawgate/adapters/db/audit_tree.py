@@ -339,15 +339,30 @@ _PG_LEAVES_SQL = (
 
 
 def _sqlite_events(conn: sa.Connection, start: int, end: int) -> list[StoredEvent]:
-    """SQLite keeps `at` as `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: turned canonical by splicing."""
+    """The fast path on SQLite: `data` is the JCS text it was hashed from, and `at` is kept as
+    `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, so the event's bytes are spliced, not re-serialized.
+
+    A row whose bytes do not give the stored leaf (rows written before migration 0003 as
+    SQLAlchemy's JSON text, tampered rows) has its `data` parsed and canonicalized instead, so a
+    value stored in another spelling still yields the leaf it was signed as, and anything else
+    yields a leaf that differs from the stored or the signed one, and is reported. Bytes that do
+    give the stored leaf are the bytes that were appended (canonical: `append_many` writes only
+    JCS) unless SHA-256 collides, or unless the stored leaf was rewritten too: then the signed
+    checkpoints, which vouch for the appended bytes, disagree.
+    """
     rows = _fetch(conn, _EVENTS_SQL, start, end)
-    canonical, leaves = [], {}
+    out: list[StoredEvent] = []
+    append, event = out.append, canonical_event
     for seq, at, actor, action, subject, data, stored in rows:
         stock = len(at) == 26 and at[10] == " " and at[19] == "."  # as SQLAlchemy writes it
         when = f"{at[:10]}T{at[11:]}Z" if stock else _parsed_at(at)
-        canonical.append((seq, when, actor, action, subject, data))
-        leaves[seq] = stored
-    return _hashed(canonical, leaves)
+        fast = event(seq, when, actor, action, subject, data)
+        leaf = sha256(b"\x00" + fast).digest()  # merkle.leaf_hash, inlined in this hot loop
+        if leaf != stored:
+            fast = event(seq, when, actor, action, subject, _recanonical(data))
+            leaf = merkle.leaf_hash(fast)
+        append((seq, fast, leaf, stored))
+    return out
 
 
 def _postgres_events(conn: sa.Connection, start: int, end: int) -> list[StoredEvent]:
@@ -375,7 +390,7 @@ def _postgres_events(conn: sa.Connection, start: int, end: int) -> list[StoredEv
 
 
 def _recanonical_event(seq: int, body: bytes) -> bytes:
-    """The event's bytes with its `data` in canonical form (see `_hashed`)."""
+    """The event's bytes with its `data` in canonical form (see `_sqlite_events`)."""
     try:
         event = json.loads(body)
         return canonical_event(
@@ -405,32 +420,6 @@ def _fetch(conn: sa.Connection, query: str, start: int, end: int) -> Sequence[An
         return cursor.fetchall()
     finally:
         cursor.close()
-
-
-def _hashed(rows: Iterable[Any], leaves: dict[int, bytes]) -> list[StoredEvent]:
-    """The fast path: `at` is canonical and `data` is the JCS text it was hashed from, so the
-    event's bytes are spliced, not re-serialized, and hashed as they are.
-
-    A row whose bytes do not give the stored leaf (rows that SQLite stored before migration
-    0003 as SQLAlchemy's JSON text, tampered rows) has its `data` parsed and canonicalized
-    instead, so a value stored in another spelling still yields the leaf it was signed as, and
-    anything else yields a leaf that differs from the stored or the signed one, and is reported.
-    Bytes that do give the stored leaf are the bytes that were appended (canonical, as
-    `append_many` writes only JCS) unless SHA-256 collides, or unless the stored leaf was
-    rewritten too: then the signed checkpoints, which vouch for the appended bytes, disagree.
-    """
-    out: list[StoredEvent] = []
-    append, event, stored_leaf = out.append, canonical_event, leaves.get
-    for seq, at, actor, action, subject, data in rows:
-        stored = stored_leaf(seq)
-        fast = event(seq, at, actor, action, subject, data)
-        leaf = sha256(b"\x00" + fast).digest()  # merkle.leaf_hash, inlined in this hot loop
-        if leaf != stored:
-            fast = event(seq, at, actor, action, subject, _recanonical(data))
-            leaf = merkle.leaf_hash(fast)
-            stored = None if stored is None else bytes(stored)
-        append((seq, fast, leaf, stored))
-    return out
 
 
 def _parsed_at(stored: str) -> str:
