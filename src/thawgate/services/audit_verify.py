@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from typing import TypeAlias, TypeVar
 
 from thawgate.adapters.audit.export_dir import ExportReader, ExportWriter
@@ -34,6 +36,7 @@ from thawgate.domain.log_verifier import LogVerifier, Report
 WitnessRead = Callable[[], tuple[list[SignedCheckpoint], list[str]]]
 UowFactory = Callable[[], UnitOfWork]
 BATCH = 20_000
+READERS = 3  # threads reading ahead on PostgreSQL, each on a connection of its own
 _T = TypeVar("_T")
 
 
@@ -97,9 +100,11 @@ def verify_database(
         verifier.report.add(None, message)
     with uow() as tx:
         tree = tx.audit.tree
-        batches = _batches(tree, batch)
-        if tx.dialect == "postgresql":  # the server works in a process of its own
-            batches = _read_ahead(batches)
+        batches = (
+            _parallel_batches(uow, tree, batch)
+            if tx.dialect == "postgresql"
+            else _batches(tree, batch)
+        )
         for chunk, by_position, stored_nodes in batches:
             if by_position is None:
                 verifier.add_stored(chunk)
@@ -142,6 +147,48 @@ def _batches(tree: AuditTree, batch: int) -> Iterator[_Batch]:
         runs = tree.interior_runs_completed(start, end)
         yield chunk, by_position, runs or tree.interior_nodes_completed(start, end)
         start = end
+
+
+def _parallel_batches(
+    uow: UowFactory, tree: AuditTree, batch: int, readers: int = READERS
+) -> Iterator[_Batch]:
+    """`_batches` on PostgreSQL, read ahead by `readers` threads on connections of their own,
+    in order: while this thread hashes one batch, the server (a process of its own) works on
+    the next ones and the drivers wait with the GIL released. The rows read are append-only,
+    and each statement sees its own snapshot as it would on one connection (READ COMMITTED).
+    `tree`'s connection stays with this thread, for the leaves by position of a batch that
+    does not line up (a row deleted, moved or inserted)."""
+    top = tree.last_seq()
+    firsts = iter(range(0, -1 if top is None else top + 1, batch))
+
+    def read(first: int) -> tuple[int, list[StoredEvent], NodeRuns | None]:
+        with uow() as reading:
+            chunk = reading.audit.tree.stored_events(first, first + batch)
+            runs = reading.audit.tree.interior_runs_completed(first, first + len(chunk))
+        return first, chunk, runs
+
+    with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="audit-read") as pool:
+        pending = deque(pool.submit(read, first) for first in islice(firsts, readers + 1))
+        try:
+            start = 0  # the position of the batch's first leaf
+            while pending:
+                first, chunk, runs = pending.popleft().result()
+                following = next(firsts, None)
+                if following is not None:
+                    pending.append(pool.submit(read, following))
+                if not chunk:
+                    continue  # a whole batch of sequence numbers missing: the next one says so
+                end = start + len(chunk)
+                aligned = chunk[0][0] == start and chunk[-1][0] == end - 1
+                by_position = None if aligned else tree.leaves(start, end)
+                if not aligned or first != start or runs is None:
+                    yield chunk, by_position, tree.interior_nodes_completed(start, end)
+                else:
+                    yield chunk, by_position, runs
+                start = end
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _read_ahead(items: Iterator[_T]) -> Iterator[_T]:

@@ -252,10 +252,15 @@ class AuditTree:
             return _sqlite_events(self.conn, start, end)
         return _postgres_events(self.conn, start, end)
 
+    def last_seq(self) -> int | None:
+        """The highest stored sequence number (None for no event)."""
+        top = self.conn.execute(sa.select(sa.func.max(audit_events.c.seq))).scalar()
+        return None if top is None else int(top)
+
     def iter_stored_events(self, *, batch: int = 20_000) -> Iterator[list[StoredEvent]]:
         """Every stored event in batches, by sequence number (gaps and all)."""
         start = 0
-        top = self.conn.execute(sa.select(sa.func.max(audit_events.c.seq))).scalar()
+        top = self.last_seq()
         while top is not None and start <= top:
             yield self.stored_events(start, start + batch)
             start += batch
