@@ -134,7 +134,7 @@ def _batches(tree: AuditTree, batch: int) -> Iterator[_Batch]:
     """The stored events in batches, each with what verifying it compares against: the stored
     leaves by position (None when each event's own is the one at its position) and the stored
     interior nodes its leaves complete. All the reading happens here, none in the verifier's
-    loop, so `_read_ahead` can run it alongside."""
+    loop. (SQLite reads in this thread: there is no server process for a reader to overlap.)"""
     start = 0  # the position of the batch's first leaf: the verifier adds one leaf an event
     for chunk in tree.iter_stored_events(batch=batch):
         if not chunk:
