@@ -27,6 +27,9 @@ from thawgate.domain.audit_event import (
     event_leaf_hash,
 )
 from thawgate.domain.checkpoint import Checkpoint, NoteSignature, key_id, signed_note
+from thawgate.domain.model import Principal
+from thawgate.services import audit_log
+from thawgate.services.audit_log import AuditLogCorrupt
 
 Mutation = Callable[[sa.Connection, int], None]
 SHIFT = 1_000_000
@@ -297,3 +300,24 @@ def recompute_interior(conn: sa.Connection) -> None:
         ]
     conn.execute(sa.delete(audit_nodes))
     conn.execute(sa.insert(audit_nodes), nodes)
+
+
+def test_a_proof_over_a_stored_tree_missing_a_node_is_refused_as_corrupt(
+    audited: App, clock: Clock, tmp_path: Path
+) -> None:
+    """No proof is served from a tree that lacks a node it needs: the log is reported corrupt."""
+    n = make_log(audited, clock, rounds=2, tail=0)[-1]
+    auditor = Principal(id="audrey", name="Audrey", team="compliance", roles=frozenset({"auditor"}))
+    with log_copy(audited, tmp_path) as copy:
+        with copy.begin() as conn:
+            conn.execute(
+                sa.delete(audit_nodes).where(audit_nodes.c.level == 0, audit_nodes.c.position == 1)
+            )
+        with pytest.raises(AuditLogCorrupt, match=r"lacks node \(0, 1\)"):
+            audit_log.inclusion_proof(
+                UnitOfWork(copy, readonly=True), audited.env, actor=auditor, seq=0, size=n
+            )
+        proof = audit_log.inclusion_proof(  # a leaf whose proof does not need it still has one
+            UnitOfWork(copy, readonly=True), audited.env, actor=auditor, seq=n - 1, size=n
+        )
+        assert proof.size == n

@@ -210,11 +210,10 @@ def inclusion_proof(
         raise ValidationFailed(f"size: the log holds {head} events", field="size")
     if not 0 <= seq < tree_size:
         raise ValidationFailed(f"seq: {seq} is not in a tree of {tree_size} events", field="seq")
-    keys = merkle.nodes_for(merkle.inclusion_ranges(seq, tree_size))
-    missing = sorted(keys - nodes.keys())
-    if missing:
-        raise AuditLogCorrupt(f"the stored audit tree lacks node {missing[0]}")
-    return Proof(seq, tree_size, merkle.inclusion_proof(seq, tree_size, nodes))
+    try:
+        return Proof(seq, tree_size, merkle.inclusion_proof(seq, tree_size, nodes))
+    except KeyError as missing:
+        raise AuditLogCorrupt(f"the stored audit tree lacks node {missing.args[0]}") from None
 
 
 def consistency_proof(
