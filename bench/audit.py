@@ -10,9 +10,13 @@ The events are a mix shaped like Thawgate's own: a third request events (decisio
 score, digest), two thirds small restriction and binding events.
 
     python bench/audit.py [--events 1000000] [--postgres URL] [--postgres-events 1000000]
+        [--only verify,inclusion] [--skip-sqlite] [--keep NAME]
 
 PostgreSQL is measured when --postgres or THAWGATE_TEST_POSTGRES_URL names a database; the
-bench works in a schema of its own there and drops it afterwards.
+bench works in a schema of its own there and drops it afterwards. With `--keep NAME` the log is
+kept between runs instead (the PostgreSQL schema `bench_NAME`, and the SQLite file, signing key
+and witness file in `.thawgate/bench-NAME/`) and only grown to the size asked for, so verify and
+proofs can be measured again without rebuilding a million events.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,10 +53,16 @@ from thawgate.adapters.db.engine import make_engine  # noqa: E402
 from thawgate.adapters.db.uow import UnitOfWork  # noqa: E402
 from thawgate.config import Settings  # noqa: E402
 from thawgate.domain import merkle  # noqa: E402
+from thawgate.domain.checkpoint import Checkpoint  # noqa: E402
 from thawgate.domain.log_verifier import Report  # noqa: E402
+from thawgate.domain.model import Principal  # noqa: E402
+from thawgate.policy.authz import Authorizer  # noqa: E402
 from thawgate.services import audit_log, audit_verify  # noqa: E402
+from thawgate.services.env import Env  # noqa: E402
 
 ORIGIN = "bench.thawgate/audit"
+PARTS = ("append", "verify", "inclusion")
+AUDITOR = frozenset({"auditor"})
 Appender = Callable[[UnitOfWork, list[NewAuditEvent]], None]
 T0 = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -154,7 +166,8 @@ def fill(engine: sa.Engine, total: int) -> None:
 
 def bench_verify(engine: sa.Engine, workdir: Path) -> None:
     key_file, witness = workdir / "key.pem", WitnessFile(workdir / "witness.jsonl")
-    generate_key_file(key_file)
+    if not key_file.exists():  # a kept log (--keep) keeps its key
+        generate_key_file(key_file)
     signer = Ed25519Signer.load(key_file, ORIGIN)
     with UnitOfWork(engine) as uow:
         size = uow.audit.size()
@@ -176,6 +189,7 @@ def bench_verify(engine: sa.Engine, workdir: Path) -> None:
     check(report, size)
     line(f"audit verify, database, {size:,} events", f"{seconds:.1f} s", "<= 10 s:", seconds <= 10)
     export = workdir / "export"
+    shutil.rmtree(export, ignore_errors=True)
     began = time.perf_counter()
     audit_verify.export_log(
         lambda: UnitOfWork(engine),
@@ -196,10 +210,12 @@ def _checkpoint_at(
 ) -> None:
     """A checkpoint of an earlier size, as a worker would have signed it back then."""
     with UnitOfWork(engine) as uow:
+        if uow.audit.tree.checkpoint(size) is not None:
+            return  # a kept log (--keep) signed it on an earlier run
         nodes = uow.audit.tree.require(merkle.Frontier.keys(size))
         root = merkle.range_hash(0, size, nodes)
         signed = audit_log.sign_checkpoint(
-            signer, audit_log.Checkpoint(ORIGIN, size, root), datetime.now(UTC)
+            signer, Checkpoint(ORIGIN, size, root), datetime.now(UTC)
         )
         witness.append(signed)
         uow.audit.tree.add_checkpoint(signed)
@@ -207,28 +223,44 @@ def _checkpoint_at(
 
 
 def bench_inclusion(engine: sa.Engine, *, runs: int = 2_000) -> None:
-    """Median and p99 of one proof: in a unit of work of its own (a connection from the pool,
-    BEGIN, the query, ROLLBACK), and inside an open read transaction (the query and hashing)."""
+    """Median and p99 of one proof at the latest checkpoint's size: as `GET
+    /v1/audit/proof/inclusion` serves it (Cedar's authorization, a unit of work of its own, the
+    read, the proof), and inside an open read transaction (the read and the proof alone). Every
+    proof is then checked against the checkpoint's root."""
+    env = Env(
+        authorizer=Authorizer.from_directory(Settings().policy_dir),
+        policies={},
+        active_version="",
+    )
+    auditor = Principal(id="bench-auditor", name="Auditor", team="audit", roles=AUDITOR)
     with UnitOfWork(engine) as uow:
-        size = uow.audit.size()
-        root = merkle.range_hash(0, size, uow.audit.tree.require(merkle.Frontier.keys(size)))
+        latest = uow.audit.tree.latest_checkpoint()
+    if latest is None:
+        raise SystemExit("no checkpoint to prove against: run the verify part first")
+    size, root = latest.size, latest.root_hash
     dice = random.Random(9162)  # noqa: S311  # which leaves to prove, reproducibly
 
-    def prove(uow: UnitOfWork, seq: int) -> None:
-        keys = merkle.nodes_for(merkle.inclusion_ranges(seq, size)) | {(0, seq)}
-        nodes = uow.audit.tree.require(keys)
-        proof = merkle.inclusion_proof(seq, size, nodes)
-        if not merkle.verify_inclusion(seq, size, nodes[(0, seq)], proof, root):
+    def checked(seq: int, proof: list[bytes], leaf: bytes) -> None:
+        if not merkle.verify_inclusion(seq, size, leaf, proof, root):
             raise SystemExit(f"the proof for {seq} does not verify")
 
-    def own_transaction() -> None:
-        with UnitOfWork(engine, readonly=True) as uow:
-            prove(uow, dice.randrange(size))
+    def as_the_route_serves_it() -> None:
+        seq = dice.randrange(size)
+        proof = audit_log.inclusion_proof(
+            UnitOfWork(engine, readonly=True), env, actor=auditor, seq=seq, size=None
+        )
+        samples_leaves.append((seq, proof.hashes))
 
+    def inside(shared: UnitOfWork) -> None:
+        seq = dice.randrange(size)
+        _, _, nodes = shared.audit.tree.inclusion_read(seq, None)
+        samples_leaves.append((seq, merkle.inclusion_proof(seq, size, nodes)))
+
+    samples_leaves: list[tuple[int, list[bytes]]] = []
     with UnitOfWork(engine, readonly=True) as shared:
         for label, once in (
-            ("a transaction of its own", own_transaction),
-            ("inside an open transaction", lambda: prove(shared, dice.randrange(size))),
+            ("as GET /v1/audit/proof/inclusion serves it", as_the_route_serves_it),
+            ("inside an open transaction", lambda: inside(shared)),
         ):
             samples = []
             for i in range(runs + 200):
@@ -243,6 +275,9 @@ def bench_inclusion(engine: sa.Engine, *, runs: int = 2_000) -> None:
                 "median <= 1 ms:",
                 median <= 1,
             )
+        leaves = shared.audit.tree.nodes((0, seq) for seq, _ in samples_leaves)
+    for seq, proof in samples_leaves:  # outside the timing: the served proofs verify
+        checked(seq, proof, leaves[(0, seq)])
 
 
 def main() -> None:
@@ -251,41 +286,67 @@ def main() -> None:
     parser.add_argument("--append-events", type=int, default=20_000)
     parser.add_argument("--postgres", default=os.environ.get("THAWGATE_TEST_POSTGRES_URL"))
     parser.add_argument("--postgres-events", type=int, default=1_000_000)
+    parser.add_argument("--only", default=",".join(PARTS), help="of: " + ", ".join(PARTS))
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--keep", metavar="NAME", help="keep the log between runs under NAME")
     args = parser.parse_args()
+    parts = set(args.only.split(","))
+    if not parts <= set(PARTS):
+        parser.error(f"--only: choose among {', '.join(PARTS)}")
     with tempfile.TemporaryDirectory(prefix="thawgate-bench-") as tmp:
-        workdir = Path(tmp)
+        scratch = Path(tmp)
+        kept = None if args.keep is None else ROOT / ".thawgate" / f"bench-{args.keep}"
         print(f"audit log, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-        print("SQLite (WAL, synchronous=NORMAL):")
-        engine = migrated(f"sqlite:///{workdir / 'audit.db'}")
-        bench_append(engine, n=args.append_events, target=5_000)
-        fill(engine, args.events)
-        bench_verify(engine, workdir)
-        bench_inclusion(engine)
-        engine.dispose()
+        if not args.skip_sqlite:
+            print("SQLite (WAL, synchronous=NORMAL):")
+            if "append" in parts:
+                engine = migrated(f"sqlite:///{scratch / 'append.db'}")
+                bench_append(engine, n=args.append_events, target=5_000)
+                engine.dispose()
+            workdir = scratch / "sqlite" if kept is None else kept / "sqlite"
+            workdir.mkdir(parents=True, exist_ok=True)
+            engine = migrated(f"sqlite:///{workdir / 'audit.db'}")
+            bench_log(engine, workdir, parts, total=args.events)
+            engine.dispose()
         if args.postgres:
-            bench_postgres(
-                args.postgres, workdir / "pg", n=args.append_events, total=args.postgres_events
-            )
+            print("PostgreSQL:")
+            if "append" in parts:
+                with pg_schema(args.postgres, None) as engine:
+                    bench_append(engine, n=args.append_events, target=2_000)
+            workdir = scratch / "pg" if kept is None else kept / "pg"
+            workdir.mkdir(parents=True, exist_ok=True)
+            with pg_schema(args.postgres, args.keep) as engine:
+                bench_log(engine, workdir, parts, total=args.postgres_events)
 
 
-def bench_postgres(url: str, workdir: Path, *, n: int, total: int) -> None:
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
+def bench_log(engine: sa.Engine, workdir: Path, parts: set[str], *, total: int) -> None:
+    if parts & {"verify", "inclusion"}:
+        fill(engine, total)
+        if engine.dialect.name == "postgresql":  # what autovacuum does (it is off on some hosts)
+            with engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE audit_events, audit_nodes, audit_checkpoints")
+    if "verify" in parts:
+        bench_verify(engine, workdir)
+    if "inclusion" in parts:
+        bench_inclusion(engine)
+
+
+@contextmanager
+def pg_schema(url: str, keep: str | None) -> Iterator[sa.Engine]:
+    """An engine on a schema of its own: `bench_<keep>`, kept, or a fresh one, dropped after."""
+    schema = f"bench_{keep or uuid.uuid4().hex[:8]}"
     admin = make_engine(url)
     with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    sep = "&" if "?" in url else "?"
+    engine = migrated(f"{url}{sep}options=-csearch_path%3D{schema}")
     try:
-        print("PostgreSQL:")
-        sep = "&" if "?" in url else "?"
-        engine = migrated(f"{url}{sep}options=-csearch_path%3D{schema}")
-        bench_append(engine, n=n, target=2_000)
-        workdir.mkdir()
-        fill(engine, total)
-        bench_verify(engine, workdir)
-        bench_inclusion(engine)
-        engine.dispose()
+        yield engine
     finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        engine.dispose()
+        if keep is None:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
 
 

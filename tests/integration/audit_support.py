@@ -58,13 +58,14 @@ def sign(app: App) -> SignedCheckpoint | None:
     )
 
 
-def verify(app: App, engine: sa.Engine | None = None) -> Report:
+def verify(app: App, engine: sa.Engine | None = None, *, batch: int = audit_verify.BATCH) -> Report:
     """`thawgate audit verify`, on the app's database or on a copy of it."""
     uow = app.uow if engine is None else (lambda: UnitOfWork(engine))
     return audit_verify.verify_database(
         uow,
         key=audit_wiring.trusted_key(app.settings),
         read_witness=audit_wiring.witness(app.settings).read,
+        batch=batch,
     )
 
 

@@ -27,19 +27,24 @@ from tests.integration.helpers import approve, status, submit
 from typer.testing import CliRunner
 
 from thawgate import bootstrap
+from thawgate.adapters.audit.signer import generate_key_file
 from thawgate.adapters.db.audit_repo import NewAuditEvent
 from thawgate.adapters.db.engine import make_engine
 from thawgate.adapters.db.tables import audit_events, audit_head
+from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.bootstrap import App
 from thawgate.config import Settings
 from thawgate.domain import merkle
-from thawgate.domain.audit_event import UnhashableEvent
+from thawgate.domain.audit_event import UnhashableEvent, canonical_json
 from thawgate.domain.checkpoint import parse_body, parse_note
+from thawgate.domain.errors import ValidationFailed
 from thawgate.entrypoints import audit_wiring
 from thawgate.entrypoints.api.app import create_app
 from thawgate.entrypoints.cli import app as cli
 from thawgate.entrypoints.worker import start_in_thread
+from thawgate.policy.authz import Authorizer
 from thawgate.services import audit_log, identity
+from thawgate.services.env import Env
 
 with warnings.catch_warnings():  # starlette's notice about httpx; the client works as it is
     warnings.simplefilter("ignore")
@@ -350,6 +355,58 @@ def test_the_api_serves_events_checkpoints_and_proofs_that_verify(
     assert beyond.status_code == 422
 
 
+def test_inclusion_proofs_at_every_size_and_position_verify(audited: App, clock: Clock) -> None:
+    """The route's proof read (on PostgreSQL one statement fetching a superset of the nodes)
+    gives a proof that verifies for every leaf of every tree size, not only the latest."""
+    make_log(audited, clock, rounds=2, tail=5)
+    leaves, auditor = leaves_of(audited), _principal(audited, "audrey")
+    n = len(leaves)
+    assert n >= 20
+    for tree_size in range(1, n + 1):
+        root = merkle.root_from_leaves([leaves[i] for i in range(tree_size)])
+        for seq in range(tree_size):
+            proof = audit_log.inclusion_proof(
+                audited.uow(readonly=True), audited.env, actor=auditor, seq=seq, size=tree_size
+            )
+            assert (proof.first, proof.size) == (seq, tree_size)
+            assert merkle.verify_inclusion(seq, tree_size, leaves[seq], proof.hashes, root)
+    for seq, tree_size, field in ((0, n + 1, "size"), (5, 5, "seq"), (n, None, "seq")):
+        with pytest.raises(ValidationFailed) as refused:
+            audit_log.inclusion_proof(
+                audited.uow(readonly=True), audited.env, actor=auditor, seq=seq, size=tree_size
+            )
+        assert refused.value.field == field
+
+
+def test_a_proof_read_outside_a_transaction_leaves_the_connection_transactional(
+    audited: App, clock: Clock, database_url: str
+) -> None:
+    """On PostgreSQL a proof reads in autocommit; the pooled connection it hands back must be
+    transactional again, or the next unit of work would commit statement by statement."""
+    make_log(audited, clock, rounds=1, tail=2)
+    before, auditor = size(audited), _principal(audited, "audrey")
+    engine = make_engine(database_url)
+    try:  # used one unit of work at a time, this engine's pool holds a single connection
+        for seq, tree_size in ((0, None), (before - 1, before)):
+            audit_log.inclusion_proof(
+                UnitOfWork(engine, readonly=True),
+                audited.env,
+                actor=auditor,
+                seq=seq,
+                size=tree_size,
+            )
+        with UnitOfWork(engine) as uow:
+            uow.audit.append(
+                at=clock(), actor="system", action="test:uncommitted", subject="s", data={}
+            )
+            uow.conn.exec_driver_sql("UPDATE principals SET name = 'changed' WHERE id = 'audrey'")
+        # left without commit: rolled back
+        assert size(audited) == before
+        assert _principal(audited, "audrey").name != "changed"
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize(
     "route",
     ["events", "checkpoint", "public-key", "proof/inclusion?seq=0", "proof/consistency?from=1"],
@@ -486,3 +543,52 @@ def test_events_written_before_the_tree_existed_get_their_tree_in_migration_0003
         assert report.covered == len(old) + 1
     finally:
         app.engine.dispose()
+
+
+def test_events_stored_before_migration_0005_are_kept_as_the_canonical_text_they_were_signed_as(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A log appended and signed while PostgreSQL kept `data` as JSONB (revision 0004), which
+    re-encodes it: after 0005 each event's `data` is again exactly the JCS text its leaf was
+    hashed from, the append-only trigger is back in force, and the signed log verifies."""
+    settings = Settings(
+        database_url=database_url,
+        audit_key_file=tmp_path / "audit-ed25519.pem",
+        checkpoint_file=tmp_path / "witness.jsonl",
+        audit_origin=ORIGIN,
+    )
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        command.upgrade(bootstrap.alembic_config(settings, conn), "0004")
+    generate_key_file(settings.audit_key_file)
+    env = Env(
+        authorizer=Authorizer.from_directory(settings.policy_dir), policies={}, active_version=""
+    )
+    app = App(settings=settings, engine=engine, env=env)
+    data = TRICKY_DATA * 2
+    with app.uow() as uow:
+        at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+        uow.audit.append_many(
+            [
+                NewAuditEvent(at, "system", "test:before-0005", f"s-{i}", d)
+                for i, d in enumerate(data)
+            ]
+        )
+        uow.commit()
+    assert sign(app) is not None
+    as_text = sa.select(sa.cast(audit_events.c.data, sa.Text)).order_by(audit_events.c.seq)
+    if ON_POSTGRES:
+        with engine.connect() as conn:
+            jsonb_text = conn.execute(as_text).scalars().all()
+        assert jsonb_text != [canonical_json(d) for d in data]  # JSONB's own spelling
+    bootstrap.migrate(settings, engine)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(as_text).scalars().all() == [canonical_json(d) for d in data]
+        report = verify(app)
+        assert report.ok, report.problems
+        assert report.covered == len(data)
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE audit_events SET actor = 'mallory' WHERE seq = 0")
+    finally:
+        engine.dispose()

@@ -4,6 +4,7 @@ by `audit verify`, which names the first bad sequence number."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,10 +17,19 @@ from tests.integration.audit_support import log_copy, make_log, size, verify, wi
 from tests.integration.conftest import Clock
 
 from thawgate.adapters.db.tables import audit_checkpoints, audit_events, audit_head, audit_nodes
+from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.bootstrap import App
 from thawgate.domain import merkle
-from thawgate.domain.audit_event import canonical_at, canonical_json, event_leaf_hash
+from thawgate.domain.audit_event import (
+    canonical_at,
+    canonical_event,
+    canonical_json,
+    event_leaf_hash,
+)
 from thawgate.domain.checkpoint import Checkpoint, NoteSignature, key_id, signed_note
+from thawgate.domain.model import Principal
+from thawgate.services import audit_log
+from thawgate.services.audit_log import AuditLogCorrupt
 
 Mutation = Callable[[sa.Connection, int], None]
 SHIFT = 1_000_000
@@ -183,7 +193,12 @@ def test_every_mutation_within_a_signed_range_is_caught_and_named(
                 if how is not None:
                     recompute(conn, how)
             report = verify(audited, copy)
+            # read in many small batches (on PostgreSQL by several threads), the same verdict
+            small = verify(audited, copy, batch=16)
         tried += 1
+        if (small.ok, small.first_bad_seq) != (report.ok, report.first_bad_seq):
+            misnamed += 1
+            print(f"{name} at {k} ({how}): batches of 16 named {small.first_bad_seq}")  # noqa: T201
         if report.ok:
             missed += 1
             continue
@@ -214,3 +229,95 @@ def test_rewriting_the_unsigned_tail_is_what_the_next_checkpoint_is_for(
         with copy.begin() as conn:
             edit("actor")(conn, sizes[-1] + 2)  # without recomputing: caught all the same
         assert verify(audited, copy).first_bad_seq == sizes[-1] + 2
+
+
+def test_stored_text_is_hashed_as_it_stands_and_only_its_value_counts(
+    audited: App, clock: Clock, tmp_path: Path
+) -> None:
+    """Verification hashes each event's stored `data` text as it stands (the fast path). Text
+    that spells the same value another way (not canonical) yields the leaf it was signed as once
+    canonicalized, and the export carries the canonical bytes; a changed value spelled that way,
+    with every stored hash recomputed over the very bytes stored, is caught by the signed root."""
+    sizes = make_log(audited, clock, rounds=2, tail=1)
+    k = sizes[-1] // 2
+    with log_copy(audited, tmp_path) as copy:
+        with copy.connect() as conn:
+            [original] = conn.execute(
+                sa.select(sa.cast(audit_events.c.data, sa.Text)).where(audit_events.c.seq == k)
+            ).one()
+        value = json.loads(original)
+        respelled = json.dumps(value, indent=1)
+        assert respelled != original
+        assert json.loads(respelled) == value
+        with copy.begin() as conn:
+            _set_text(conn, k, respelled)
+        report = verify(audited, copy)
+        assert report.ok, report.problems
+        with UnitOfWork(copy) as uow:
+            [(_, body, _, _)] = uow.audit.tree.stored_events(k, k + 1)
+        assert json.loads(body)["data"] == value
+        assert canonical_json(value) in body.decode()
+        with copy.begin() as conn:  # a changed value, non-canonical, hashed as stored
+            forged = json.dumps({**value, "forged": True}, indent=1)
+            _set_text(conn, k, forged)
+            row = _row(conn, k)
+            at, who = canonical_at(row["at"]), (row["actor"], row["action"], row["subject"])
+            conn.execute(
+                sa.update(audit_nodes)
+                .where(audit_nodes.c.level == 0, audit_nodes.c.position == k)
+                .values(hash=merkle.leaf_hash(canonical_event(k, at, *who, forged)))
+            )
+            recompute_interior(conn)
+        report = verify(audited, copy)
+        assert not report.ok
+        assert report.first_bad_seq == max(s for s in sizes if s <= k)
+
+
+def _set_text(conn: sa.Connection, seq: int, text: str) -> None:
+    """Store `data` as exactly this text (on PostgreSQL a `json` column keeps it verbatim)."""
+    cast = "CAST(:text AS JSON)" if conn.dialect.name == "postgresql" else ":text"
+    conn.execute(
+        sa.text(f"UPDATE audit_events SET data = {cast} WHERE seq = :seq"),  # noqa: S608
+        {"text": text, "seq": seq},
+    )
+
+
+def recompute_interior(conn: sa.Connection) -> None:
+    """Rebuild every node above the stored leaves, as they stand."""
+    leaves = (
+        conn.execute(
+            sa.select(audit_nodes.c.hash)
+            .where(audit_nodes.c.level == 0)
+            .order_by(audit_nodes.c.position)
+        )
+        .scalars()
+        .all()
+    )
+    frontier, nodes = merkle.Frontier(), []
+    for leaf in leaves:
+        nodes += [
+            {"level": lv, "position": p, "hash": h} for lv, p, h in frontier.append(bytes(leaf))
+        ]
+    conn.execute(sa.delete(audit_nodes))
+    conn.execute(sa.insert(audit_nodes), nodes)
+
+
+def test_a_proof_over_a_stored_tree_missing_a_node_is_refused_as_corrupt(
+    audited: App, clock: Clock, tmp_path: Path
+) -> None:
+    """No proof is served from a tree that lacks a node it needs: the log is reported corrupt."""
+    n = make_log(audited, clock, rounds=2, tail=0)[-1]
+    auditor = Principal(id="audrey", name="Audrey", team="compliance", roles=frozenset({"auditor"}))
+    with log_copy(audited, tmp_path) as copy:
+        with copy.begin() as conn:
+            conn.execute(
+                sa.delete(audit_nodes).where(audit_nodes.c.level == 0, audit_nodes.c.position == 1)
+            )
+        with pytest.raises(AuditLogCorrupt, match=r"lacks node \(0, 1\)"):
+            audit_log.inclusion_proof(
+                UnitOfWork(copy, readonly=True), audited.env, actor=auditor, seq=0, size=n
+            )
+        proof = audit_log.inclusion_proof(  # a leaf whose proof does not need it still has one
+            UnitOfWork(copy, readonly=True), audited.env, actor=auditor, seq=n - 1, size=n
+        )
+        assert proof.size == n

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -120,3 +121,47 @@ def test_a_partly_recomputed_tree_does_not_narrow_the_range() -> None:
     changed[25] = merkle.leaf_hash(b"rewritten alone")
     report = run(changed, both(16, 33), stored=stored).report
     assert report.first_bad_seq == 16  # 18 is bad too, and only the range can say so
+
+
+def _batched(
+    seqs: list[int], leaves: list[bytes], stored: list[bytes | None], *sizes: int
+) -> tuple[LogVerifier, LogVerifier]:
+    """The same events fed one by one (`add`) and in batches (`add_stored`)."""
+    one, batched = (
+        LogVerifier(
+            origin=ORIGIN,
+            public_key=PUBLIC,
+            signature_ok=signature_ok,
+            records=both(*sizes),
+            stored_tree=True,
+        )
+        for _ in range(2)
+    )
+    events = list(zip(seqs, [b""] * len(seqs), leaves, stored, strict=True))
+    for seq, _, leaf, stored_leaf in events:
+        one.add(seq, leaf, stored_leaf)
+    for i in range(0, len(events), 7):
+        batched.add_stored(events[i : i + 7])
+    assert batched.take_nodes() == one.take_nodes()  # the same interior nodes recomputed
+    one.finish()
+    batched.finish()
+    return one, batched
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["intact", "a leaf rewritten", "its stored hash too", "a gap", "a stored leaf missing"],
+)
+def test_feeding_a_batch_judges_exactly_as_feeding_each_event(case: str) -> None:
+    seqs, leaves, stored = list(range(40)), list(LEAVES), list[bytes | None](LEAVES)
+    if case == "a leaf rewritten":
+        leaves[21] = merkle.leaf_hash(b"rewritten")
+    elif case == "its stored hash too":
+        leaves[21] = stored[21] = merkle.leaf_hash(b"rewritten")
+    elif case == "a gap":
+        seqs = [*range(10), *range(11, 41)]
+    elif case == "a stored leaf missing":
+        stored[30] = None
+    one, batched = _batched(seqs, leaves, stored, 5, 16, 33)
+    assert batched.report == one.report
+    assert batched.report.ok == (case == "intact")

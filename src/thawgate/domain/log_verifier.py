@@ -189,6 +189,28 @@ class LogVerifier:
         if self._next < len(self._sizes) and self._sizes[self._next] == index + 1:
             self._reach_checkpoint(index + 1)
 
+    def add_stored(self, events: Iterable[tuple[int, object, bytes, bytes | None]]) -> None:
+        """`add` for each `(seq, _, leaf, stored leaf)` in order, as the database verification
+        reads them: the common case (the expected sequence number, the stored leaf equal to
+        the recomputed one, no fork, no proof node and no checkpoint at that position) in a
+        tight loop, and anything else through `add`."""
+        frontier, kept = self._frontier, self._kept
+        append_into, special = frontier.append_into, self._wanted_leaves
+        sizes, add = self._sizes, self.add
+        for seq, _, leaf, stored in events:
+            index = frontier.size
+            if (
+                seq != index
+                or stored != leaf
+                or self._stored is not None
+                or index in special
+                or (self._next < len(sizes) and sizes[self._next] == index + 1)
+            ):
+                add(seq, leaf, stored)
+                kept = self._kept  # `add` may have drained it
+            else:
+                append_into(leaf, kept)
+
     def _compare_leaf(self, index: int, leaf: bytes, stored_leaf: bytes | None) -> None:
         if stored_leaf is None:
             self.report.add(index, f"event {index} has no stored leaf hash")

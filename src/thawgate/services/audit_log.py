@@ -205,11 +205,15 @@ def inclusion_proof(
     checkpoint's size, so the proof checks against a signed root)."""
     with uow:
         _authorize(uow, env, actor)
-        size = _size_or_latest(uow, size)
-        if not 0 <= seq < size:
-            raise ValidationFailed(f"seq: {seq} is not in a tree of {size} events", field="seq")
-        nodes = _nodes(uow, merkle.nodes_for(merkle.inclusion_ranges(seq, size)))
-    return Proof(seq, size, merkle.inclusion_proof(seq, size, nodes))
+        head, tree_size, nodes = uow.audit.tree.inclusion_read(seq, size)
+    if size is not None and not 0 < size <= head:
+        raise ValidationFailed(f"size: the log holds {head} events", field="size")
+    if not 0 <= seq < tree_size:
+        raise ValidationFailed(f"seq: {seq} is not in a tree of {tree_size} events", field="seq")
+    try:
+        return Proof(seq, tree_size, merkle.inclusion_proof(seq, tree_size, nodes))
+    except KeyError as missing:
+        raise AuditLogCorrupt(f"the stored audit tree lacks node {missing.args[0]}") from None
 
 
 def consistency_proof(

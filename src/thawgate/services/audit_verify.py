@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
+from typing import TypeAlias, TypeVar
 
 from thawgate.adapters.audit.export_dir import ExportReader, ExportWriter
 from thawgate.adapters.audit.signer import signature_check
 from thawgate.adapters.audit.witness import parse_lines
+from thawgate.adapters.db.audit_tree import AuditTree, NodeRuns, StoredEvent
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain import merkle
 from thawgate.domain.checkpoint import (
@@ -31,6 +36,8 @@ from thawgate.domain.log_verifier import LogVerifier, Report
 WitnessRead = Callable[[], tuple[list[SignedCheckpoint], list[str]]]
 UowFactory = Callable[[], UnitOfWork]
 BATCH = 20_000
+READERS = 3  # threads reading ahead on PostgreSQL, each on a connection of its own
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,21 +100,19 @@ def verify_database(
         verifier.report.add(None, message)
     with uow() as tx:
         tree = tx.audit.tree
-        for chunk in tree.iter_stored_events(batch=batch):
-            start = verifier.size
-            # Sequence numbers ascend, so the chunk lines up with positions start.. exactly
-            # when its ends do; if not (a row deleted, moved, inserted), read leaves by position.
-            aligned = chunk[0][0] == start and chunk[-1][0] == start + len(chunk) - 1
-            by_position = None if aligned else tree.leaves(start, start + len(chunk))
+        batches = (
+            _parallel_batches(uow, tree, batch)
+            if tx.dialect == "postgresql"
+            else _batches(tree, batch)
+        )
+        for chunk, by_position, stored_nodes in batches:
             if by_position is None:
-                for seq, _, leaf, stored in chunk:
-                    verifier.add(seq, leaf, stored)
+                verifier.add_stored(chunk)
             else:
+                start = verifier.size
                 for i, (seq, _, leaf, _) in enumerate(chunk):
                     verifier.add(seq, leaf, by_position.get(start + i))
-            _compare_nodes(
-                verifier, verifier.take_nodes(), tree.interior_nodes_completed(start, verifier.size)
-            )
+            _compare_nodes(verifier, verifier.take_nodes(), stored_nodes)
         report = verifier.finish()
         head = tx.audit.size()
         if head != report.size:
@@ -120,11 +125,96 @@ def verify_database(
     return report
 
 
+_Batch: TypeAlias = tuple[
+    list[StoredEvent], dict[int, bytes] | None, dict[merkle.NodeKey, bytes] | NodeRuns
+]
+
+
+def _batches(tree: AuditTree, batch: int) -> Iterator[_Batch]:
+    """The stored events in batches, each with what verifying it compares against: the stored
+    leaves by position (None when each event's own is the one at its position) and the stored
+    interior nodes its leaves complete. All the reading happens here, none in the verifier's
+    loop. (SQLite reads in this thread: there is no server process for a reader to overlap.)"""
+    start = 0  # the position of the batch's first leaf: the verifier adds one leaf an event
+    for chunk in tree.iter_stored_events(batch=batch):
+        if not chunk:
+            continue  # a whole batch of sequence numbers missing: the next one reports the gap
+        end = start + len(chunk)
+        # Sequence numbers ascend, so the chunk lines up with positions start.. exactly when
+        # its ends do; if not (a row deleted, moved, inserted), read the leaves by position.
+        aligned = chunk[0][0] == start and chunk[-1][0] == end - 1
+        by_position = None if aligned else tree.leaves(start, end)
+        runs = tree.interior_runs_completed(start, end)
+        yield chunk, by_position, runs or tree.interior_nodes_completed(start, end)
+        start = end
+
+
+def _parallel_batches(
+    uow: UowFactory, tree: AuditTree, batch: int, readers: int = READERS
+) -> Iterator[_Batch]:
+    """`_batches` on PostgreSQL, read ahead by `readers` threads on connections of their own,
+    in order: while this thread hashes one batch, the server (a process of its own) works on
+    the next ones and the drivers wait with the GIL released. The rows read are append-only,
+    and each statement sees its own snapshot as it would on one connection (READ COMMITTED).
+    `tree`'s connection stays with this thread, for the leaves by position of a batch that
+    does not line up (a row deleted, moved or inserted)."""
+    top = tree.last_seq()
+    firsts = iter(range(0, -1 if top is None else top + 1, batch))
+
+    def read(first: int) -> tuple[int, list[StoredEvent], NodeRuns | None]:
+        with uow() as reading:
+            chunk = reading.audit.tree.stored_events(first, first + batch)
+            runs = reading.audit.tree.interior_runs_completed(first, first + len(chunk))
+        return first, chunk, runs
+
+    with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="audit-read") as pool:
+        pending = deque(pool.submit(read, first) for first in islice(firsts, readers + 1))
+        try:
+            start = 0  # the position of the batch's first leaf
+            while pending:
+                first, chunk, runs = pending.popleft().result()
+                following = next(firsts, None)
+                if following is not None:
+                    pending.append(pool.submit(read, following))
+                if not chunk:
+                    continue  # a whole batch of sequence numbers missing: the next one says so
+                end = start + len(chunk)
+                aligned = chunk[0][0] == start and chunk[-1][0] == end - 1
+                by_position = None if aligned else tree.leaves(start, end)
+                if not aligned or first != start or runs is None:
+                    yield chunk, by_position, tree.interior_nodes_completed(start, end)
+                else:
+                    yield chunk, by_position, runs
+                start = end
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _read_ahead(items: Iterator[_T]) -> Iterator[_T]:
+    """`items`, each read by a thread while the caller works on the one before: the database's
+    work and the wire, during which the drivers release the GIL, overlap the hashing. The
+    caller touches the connection only once this is exhausted or closed."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-read") as reader:
+        ahead = reader.submit(next, items, None)
+        try:
+            while (item := ahead.result()) is not None:
+                ahead = reader.submit(next, items, None)
+                yield item
+        finally:
+            if not ahead.cancel():
+                ahead.exception()  # let the read in flight end before the caller goes on
+
+
 def _compare_nodes(
     verifier: LogVerifier,
     recomputed: dict[merkle.NodeKey, bytes],
-    stored: dict[merkle.NodeKey, bytes],
+    stored: dict[merkle.NodeKey, bytes] | NodeRuns,
 ) -> None:
+    if isinstance(stored, NodeRuns):
+        if stored.matches(recomputed):
+            return
+        stored = stored.nodes()
     if recomputed == stored:
         return
     for key in sorted(recomputed.keys() | stored.keys(), key=lambda k: k[1] << k[0]):
@@ -149,7 +239,10 @@ def export_log(
         checkpoints = tx.audit.tree.checkpoints()
     witness = witness_lines()
     with uow() as tx:
-        for chunk in tx.audit.tree.iter_stored_events():
+        chunks = tx.audit.tree.iter_stored_events()
+        if tx.dialect == "postgresql":
+            chunks = _read_ahead(chunks)
+        for chunk in chunks:
             writer.add_events(canonical for _, canonical, _, _ in chunk)
     writer.finish(checkpoints=checkpoints, witness_lines=witness, public_key=key.document())
     return writer.events

@@ -35,7 +35,7 @@ _SQLITE_EVENTS = (
 _PG_APPEND = """
 WITH events AS (
     INSERT INTO audit_events (seq, at, actor, action, subject, data)
-    SELECT seq, at, actor, action, subject, CAST(data AS JSONB)
+    SELECT seq, at, actor, action, subject, CAST(data AS JSON)
     FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[])
         AS e(seq, at, actor, action, subject, data)
 ), nodes AS (

@@ -198,7 +198,9 @@ jobs = sa.Table(
     sa.Index("ix_jobs_status_run_after", "status", "run_after"),
 )
 
-# The audit log. Append-only: triggers refuse UPDATE and DELETE (see the migration).
+# The audit log. Append-only: triggers refuse UPDATE and DELETE (see the migration). `data` is
+# the JCS text of the event's data, kept verbatim (`json`, not JSONB, on PostgreSQL: migration
+# 0005), so verification hashes the stored bytes instead of re-serializing every event.
 audit_events = sa.Table(
     "audit_events",
     metadata,
@@ -212,7 +214,7 @@ audit_events = sa.Table(
     sa.Column("actor", sa.String(128), nullable=False),
     sa.Column("action", sa.String(96), nullable=False),
     sa.Column("subject", sa.String(256), nullable=False),
-    sa.Column("data", Json, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
     sa.Index("ix_audit_events_subject", "subject"),
 )
 
