@@ -38,8 +38,10 @@ class Dashboard:
     per_team: dict[str, dict[str, int]]  # team -> outcome -> count
     jobs: dict[str, int]
     stale_requests: int
-    alerts: list[Alert]
+    # None: the viewer may not read alerts (Cedar `read_alerts`, as GET /v1/alerts).
+    alerts: list[Alert] | None
     bad_thaws: monitoring.BadThawCounts | None = None
+    # Empty unless the viewer may read break-glass uses (`read_break_glass`).
     break_glass_open: list[BreakGlass] = field(default_factory=list)
 
 
@@ -50,13 +52,25 @@ def dashboard(uow: UnitOfWork, env: Env, *, actor: Principal, days: int = 30) ->
         start = (now - timedelta(days=days - 1)).date()
         rows = uow.console.requests_since(datetime.combine(start, datetime.min.time(), now.tzinfo))
         jobs = uow.console.job_counts()
-        alerts = uow.alerts.recent(limit=10)
-        open_reviews = uow.break_glass.listing(open_only=True)  # stay here until reviewed
+
+        def may(action: str, resource: str) -> bool:
+            """The same Cedar action as the API's route for this part; a no hides the part."""
+            return env.authorizer.authorize(
+                actor_of(actor), action, SystemResource(name=resource)
+            ).allowed
+
+        alerts = uow.alerts.recent(limit=10) if may("read_alerts", "alerts") else None
+        open_reviews = (  # stay here until reviewed
+            uow.break_glass.listing(open_only=True)
+            if may("read_break_glass", "break_glass")
+            else []
+        )
         since = datetime.combine(start, datetime.min.time(), now.tzinfo)
-        allowed = env.authorizer.authorize(
-            actor_of(actor), "read_bad_thaws", SystemResource(name="monitoring")
-        ).allowed
-        bad = monitoring.counts_of(uow.monitoring.hits(since=since), since) if allowed else None
+        bad = (
+            monitoring.counts_of(uow.monitoring.hits(since=since), since)
+            if may("read_bad_thaws", "monitoring")
+            else None
+        )
     day_list = [start + timedelta(days=i) for i in range(days)]
     index = {d: i for i, d in enumerate(day_list)}
     per_day: dict[str, list[int]] = {o: [0] * days for o in OUTCOMES}
