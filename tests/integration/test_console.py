@@ -345,3 +345,44 @@ def test_need_to_know_on_the_console(loaded: App, three: dict[str, str]) -> None
         assert secret not in detail, secret
         assert secret not in queue, secret
     assert "ATO_SUSPECTED" in queue
+
+
+def test_need_to_know_hides_the_review_comments_that_are_status_reasons(
+    loaded: App, three: dict[str, str]
+) -> None:
+    """A question or a rejection becomes the request's status reason, which the API shows a
+    reader outside legal, compliance, fraud_risk and audit as RESTRICTED: the console's history
+    must not print it either."""
+    from fastapi.testclient import TestClient
+
+    from thawgate.entrypoints.api.app import create_app
+
+    secret = "the court order LH-4711 still binds this account"
+    review.question(
+        loaded.uow(),
+        loaded.env,
+        actor=who(loaded, "sam"),
+        request_id=three["legal"],
+        comment=secret,
+    )
+    identity.set_password(
+        loaded.uow(), loaded.env, principal_id="placer", password="placer password 1"
+    )
+    token = identity.issue_token(
+        loaded.uow(), loaded.env, principal_id="placer", ttl=timedelta(hours=1)
+    )
+    with TestClient(create_app(loaded)) as client:
+        api = client.get(
+            f"/v1/requests/{three['legal']}", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        assert secret not in str(api)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+        assert csrf
+        client.post(
+            "/login",
+            data={"username": "placer", "password": "placer password 1", "csrf_token": csrf[1]},
+        )
+        detail = client.get(f"/requests/{three['legal']}")
+    assert detail.status_code == 200
+    assert "request:question" in detail.text  # the event is listed
+    assert secret not in detail.text
