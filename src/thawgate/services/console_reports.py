@@ -1,4 +1,5 @@
-"""The console's dashboard and audit page: figures read behind the audit-read permission."""
+"""The console's dashboard and audit page: figures read behind the audit-read permission, the
+same check as the audit API (`audit_log.authorize_read_in`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from thawgate.domain.errors import ValidationFailed
 from thawgate.domain.model import Principal
 from thawgate.policy.authz import SystemResource
 from thawgate.services import audit_log, monitoring
-from thawgate.services.env import Env, actor_of, authorize
+from thawgate.services.env import Env, actor_of
 
 DECIDED = ("approved", "executed", "rejected", "reverted", "failed")
 OUTCOMES = ("executed", "rejected", "withdrawn", "expired", "reverted", "failed", "open")
@@ -47,7 +48,7 @@ class Dashboard:
 
 def dashboard(uow: UnitOfWork, env: Env, *, actor: Principal, days: int = 30) -> Dashboard:
     with uow:
-        _authorize_read(uow, env, actor)
+        audit_log.authorize_read_in(uow, env, actor)
         now = env.clock()
         start = (now - timedelta(days=days - 1)).date()
         rows = uow.console.requests_since(datetime.combine(start, datetime.min.time(), now.tzinfo))
@@ -98,18 +99,6 @@ def dashboard(uow: UnitOfWork, env: Env, *, actor: Principal, days: int = 30) ->
     )
 
 
-def _authorize_read(uow: UnitOfWork, env: Env, actor: Principal) -> None:
-    """The dashboard and the audit page are read with the audit-read permission."""
-    authorize(
-        uow,
-        env,
-        principal=actor,
-        action="read_audit",
-        subject="audit",
-        resource=SystemResource(name="audit"),
-    )
-
-
 def _bucket(hours: float) -> str:
     return next((label for bound, label in DECISION_BUCKETS if hours < bound), ">3 d")
 
@@ -133,7 +122,7 @@ def audit_page(
     before_seq: int | None,
 ) -> AuditPage:
     with uow:
-        _authorize_read(uow, env, actor)
+        audit_log.authorize_read_in(uow, env, actor)
         events = uow.console.audit_events(
             actor=who, subject=subject, action=action, before_seq=before_seq, limit=AUDIT_PAGE
         )
