@@ -386,3 +386,57 @@ def test_need_to_know_hides_the_review_comments_that_are_status_reasons(
     assert detail.status_code == 200
     assert "request:question" in detail.text  # the event is listed
     assert secret not in detail.text
+
+
+def _console_login(app: App, pid: str) -> tuple[object, str]:
+    from fastapi.testclient import TestClient
+
+    from thawgate.entrypoints.api.app import create_app
+
+    identity.set_password(app.uow(), app.env, principal_id=pid, password="console password 1")
+    client = TestClient(create_app(app), raise_server_exceptions=False)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    client.post(
+        "/login",
+        data={"username": pid, "password": "console password 1", "csrf_token": token[1]},
+    )
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/requests/new").text)
+    assert found
+    return client, found[1]
+
+
+@pytest.mark.parametrize("hours", ["2161", "99999999999999999999999"])
+def test_the_new_request_form_holds_the_apis_duration_limit(loaded: App, hours: str) -> None:
+    """A thaw's duration is 1 to 2160 hours (90 days) on the API; the form may not go beyond,
+    and a huge number is a form error, not a server error."""
+    from fastapi.testclient import TestClient
+
+    client, csrf = _console_login(loaded, "alice")
+    assert isinstance(client, TestClient)
+    before = count_rows(loaded, "SELECT count(*) FROM requests")
+    sent = client.post(
+        "/requests/new",
+        data={
+            "csrf_token": csrf,
+            "kind": "thaw",
+            "account_id": "A1",
+            "targets": "r-ato",
+            "justification": "verified on a call",
+            "duration_hours": hours,
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 422
+    assert "duration_hours" in sent.text
+    assert count_rows(loaded, "SELECT count(*) FROM requests") == before
+
+
+def test_the_audit_page_answers_an_out_of_range_cursor_with_a_problem(loaded: App) -> None:
+    from fastapi.testclient import TestClient
+
+    client, _ = _console_login(loaded, "fay")
+    assert isinstance(client, TestClient)
+    page = client.get("/audit?before=99999999999999999999")
+    assert page.status_code == 422
+    assert "before" in page.text

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from thawgate.adapters.db.console_repo import QueueFilter
@@ -24,6 +24,7 @@ from thawgate.services.intake import NewRequest
 
 Text = Annotated[str, Form(max_length=4000)]
 EVIDENCE_ROWS = 3
+AUDIT_SEQ_MAX = 2**63 - 1  # the audit log's sequence numbers are 64-bit
 
 
 @dataclass
@@ -91,7 +92,11 @@ def router(console: Console) -> APIRouter:  # one closure per page, by design
 
     @routes.get("/audit", response_class=HTMLResponse)
     def audit(
-        request: Request, actor: str = "", subject: str = "", action: str = "", before: int = 0
+        request: Request,
+        actor: str = "",
+        subject: str = "",
+        action: str = "",
+        before: Annotated[int, Query(ge=0, le=AUDIT_SEQ_MAX)] = 0,
     ) -> Response:
         viewer = console.viewer(request)
         try:
