@@ -4,12 +4,15 @@ throttle, what the detail page offers, the dashboard and the audit page's proofs
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from tests.integration.audit_support import sign, with_audit_key
-from tests.integration.conftest import Clock, count_rows
+from tests.integration.conftest import ON_POSTGRES, Clock, count_rows
 from tests.integration.helpers import approve, drain, liveness, submit, who
 
 from thawgate.adapters.db.console_repo import QueueFilter
@@ -21,6 +24,7 @@ from thawgate.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from thawgate.domain.model import Principal
 from thawgate.domain.request import Evidence
 from thawgate.services import console, console_reports, console_session, identity, review
 
@@ -440,3 +444,29 @@ def test_the_audit_page_answers_an_out_of_range_cursor_with_a_problem(loaded: Ap
     page = client.get("/audit?before=99999999999999999999")
     assert page.status_code == 422
     assert "before" in page.text
+
+
+def test_reviewers_claiming_at_once_get_the_claim_or_a_conflict(
+    loaded: App, three: dict[str, str]
+) -> None:
+    """Three reviewers claim one unclaimed request at the same moment: one holds it, the others
+    are told who does (409), never a server error (fails on PostgreSQL without the insert's
+    conflict clause)."""
+    rid = three["thaw_a1"]
+    reviewers = [who(loaded, p) for p in ("fay", "finn", "sam")]
+
+    def one(reviewer: Principal, barrier: threading.Barrier) -> str:
+        barrier.wait()
+        try:
+            console.claim(loaded.uow(), loaded.env, actor=reviewer, request_id=rid)
+        except Conflict:
+            return "conflict"
+        return "claimed"
+
+    for _ in range(40 if ON_POSTGRES else 5):
+        with loaded.engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM request_claims"))
+        barrier = threading.Barrier(len(reviewers))
+        with ThreadPoolExecutor(len(reviewers)) as pool:
+            outcomes = sorted(pool.map(one, reviewers, [barrier] * len(reviewers)))
+        assert outcomes == ["claimed", "conflict", "conflict"]
