@@ -470,3 +470,24 @@ def test_reviewers_claiming_at_once_get_the_claim_or_a_conflict(
         with ThreadPoolExecutor(len(reviewers)) as pool:
             outcomes = sorted(pool.map(one, reviewers, [barrier] * len(reviewers)))
         assert outcomes == ["claimed", "conflict", "conflict"]
+
+
+def test_take_next_claims_only_what_cedar_lets_the_reviewer_claim(
+    loaded: App, three: dict[str, str]
+) -> None:
+    """ "Take next" makes a claim: the same Cedar action (claim_request) as the Claim button
+    decides, so a forbid on claims holds for it too."""
+    from thawgate.policy.authz import Authorizer
+
+    pack = Path(loaded.settings.policy_dir)
+    loaded.env.authorizer = Authorizer.from_text(
+        (pack / "schema.cedarschema").read_text(),
+        (pack / "authz.cedar").read_text() + '\n@id("test-no-claims-by-fraud-reviewers")\n'
+        'forbid (principal, action == Thawgate::Action::"claim_request", resource)\n'
+        'when { principal.roles.contains("fraud_reviewer") };\n',
+    )
+    fay = who(loaded, "fay")
+    with pytest.raises(Forbidden):
+        console.claim(loaded.uow(), loaded.env, actor=fay, request_id=three["thaw_a1"])
+    assert console.take_next(loaded.uow(), loaded.env, actor=fay) is None
+    assert count_rows(loaded, "SELECT count(*) FROM request_claims") == 0

@@ -135,6 +135,11 @@ def take_next(uow: UnitOfWork, env: Env, *, actor: Principal) -> str | None:
             placers = _placers(account, set(request.targets)) if account else set()
             if approval_blocker(env, actor, request, placers, now) is not None:
                 continue
+            may_claim = env.authorizer.authorize(  # as the Claim button: claim_request
+                actor_of(actor), "claim_request", request_resource(request)
+            )
+            if not may_claim.allowed:
+                continue
             if uow.console.claim(rid, actor.id, now, now + CLAIM_TTL):
                 _claim_event(uow, actor, rid, "request:claim:taken", now, now + CLAIM_TTL)
                 uow.commit()
