@@ -491,3 +491,50 @@ def test_take_next_claims_only_what_cedar_lets_the_reviewer_claim(
         console.claim(loaded.uow(), loaded.env, actor=fay, request_id=three["thaw_a1"])
     assert console.take_next(loaded.uow(), loaded.env, actor=fay) is None
     assert count_rows(loaded, "SELECT count(*) FROM request_claims") == 0
+
+
+def test_an_answers_evidence_carries_the_time_it_was_observed(
+    loaded: App, clock: Clock, three: dict[str, str]
+) -> None:
+    """The answer form, like the new-request form, asks when the evidence was observed: it
+    never stamps an old check as observed now (which would pass any freshness rule)."""
+    from fastapi.testclient import TestClient
+
+    rid = three["thaw_a1"]
+    review.question(loaded.uow(), loaded.env, actor=who(loaded, "fay"), request_id=rid, comment="?")
+    client, csrf = _console_login(loaded, "alice")
+    assert isinstance(client, TestClient)
+    undated = client.post(
+        f"/requests/{rid}/answer",
+        data={
+            "csrf_token": csrf,
+            "comment": "here it is",
+            "evidence_type": "SELFIE_LIVENESS",
+            "evidence_reference": "live-7",
+        },
+        follow_redirects=False,
+    )
+    assert undated.status_code == 422
+    with loaded.uow(readonly=True) as uow:
+        still = uow.requests.get(rid)
+    assert still is not None
+    assert still.status == "needs_info"
+
+    observed = clock.now - timedelta(days=3)
+    dated = client.post(
+        f"/requests/{rid}/answer",
+        data={
+            "csrf_token": csrf,
+            "comment": "here it is",
+            "evidence_type": "SELFIE_LIVENESS",
+            "evidence_reference": "live-7",
+            "evidence_observed_at": observed.strftime("%Y-%m-%dT%H:%M"),
+        },
+        follow_redirects=False,
+    )
+    assert dated.status_code == 303, dated.text
+    with loaded.uow(readonly=True) as uow:
+        answered = uow.requests.get(rid)
+    assert answered is not None
+    live = [e for e in answered.evidence if e.reference == "live-7"]
+    assert [e.observed_at for e in live] == [observed.replace(second=0, microsecond=0)]

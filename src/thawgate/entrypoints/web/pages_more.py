@@ -16,7 +16,7 @@ from thawgate.domain.errors import DomainError, ValidationFailed
 from thawgate.domain.request import Evidence
 from thawgate.entrypoints import audit_wiring
 from thawgate.entrypoints.web import i18n
-from thawgate.entrypoints.web.context import Console, redirect
+from thawgate.entrypoints.web.context import Console, observed_time, redirect
 from thawgate.entrypoints.web.refusals import refusal
 from thawgate.services import audit_verify, console_reports, intake
 from thawgate.services import console as console_service
@@ -193,11 +193,7 @@ def _new_request(values: dict[str, str]) -> NewRequest:
             raise ValidationFailed(
                 f"evidence {i + 1}: type, reference and time are all needed", field="evidence"
             )
-        try:
-            at = datetime.fromisoformat(observed).replace(tzinfo=UTC)
-        except ValueError:
-            raise ValidationFailed(f"evidence {i + 1}: not a time", field="evidence") from None
-        evidence.append(Evidence(kind, reference, at))
+        evidence.append(Evidence(kind, reference, observed_time(observed, f"evidence {i + 1}")))
     duration = values.get("duration_hours", "").strip()
     if duration and not duration.isdigit():
         raise ValidationFailed("duration_hours: a whole number of hours", field="duration_hours")
