@@ -4,12 +4,15 @@ throttle, what the detail page offers, the dashboard and the audit page's proofs
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from tests.integration.audit_support import sign, with_audit_key
-from tests.integration.conftest import Clock, count_rows
+from tests.integration.conftest import ON_POSTGRES, Clock, count_rows
 from tests.integration.helpers import approve, drain, liveness, submit, who
 
 from thawgate.adapters.db.console_repo import QueueFilter
@@ -21,6 +24,7 @@ from thawgate.domain.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from thawgate.domain.model import Principal
 from thawgate.domain.request import Evidence
 from thawgate.services import console, console_reports, console_session, identity, review
 
@@ -290,7 +294,12 @@ def test_the_dashboard_shows_bad_thaws(loaded: App, clock: Clock) -> None:
     assert d.bad_thaws.per_rule == [("withdrawal-to-fresh-address", 1)]
     assert d.bad_thaws.per_requester == [("alice", 1)]
     assert d.bad_thaws.per_approver == [("fay", 1)]
-    assert any(a.request_id == rid for a in d.alerts)
+    assert d.alerts is None  # a fraud reviewer may not read alerts (read_alerts), nor here
+    senior = console_reports.dashboard(
+        loaded.uow(readonly=True), loaded.env, actor=who(loaded, "sam")
+    )
+    assert senior.alerts is not None
+    assert any(a.request_id == rid for a in senior.alerts)
 
 
 def test_need_to_know_on_the_console(loaded: App, three: dict[str, str]) -> None:
@@ -340,3 +349,192 @@ def test_need_to_know_on_the_console(loaded: App, three: dict[str, str]) -> None
         assert secret not in detail, secret
         assert secret not in queue, secret
     assert "ATO_SUSPECTED" in queue
+
+
+def test_need_to_know_hides_the_review_comments_that_are_status_reasons(
+    loaded: App, three: dict[str, str]
+) -> None:
+    """A question or a rejection becomes the request's status reason, which the API shows a
+    reader outside legal, compliance, fraud_risk and audit as RESTRICTED: the console's history
+    must not print it either."""
+    from fastapi.testclient import TestClient
+
+    from thawgate.entrypoints.api.app import create_app
+
+    secret = "the court order LH-4711 still binds this account"
+    review.question(
+        loaded.uow(),
+        loaded.env,
+        actor=who(loaded, "sam"),
+        request_id=three["legal"],
+        comment=secret,
+    )
+    identity.set_password(
+        loaded.uow(), loaded.env, principal_id="placer", password="placer password 1"
+    )
+    token = identity.issue_token(
+        loaded.uow(), loaded.env, principal_id="placer", ttl=timedelta(hours=1)
+    )
+    with TestClient(create_app(loaded)) as client:
+        api = client.get(
+            f"/v1/requests/{three['legal']}", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        assert secret not in str(api)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+        assert csrf
+        client.post(
+            "/login",
+            data={"username": "placer", "password": "placer password 1", "csrf_token": csrf[1]},
+        )
+        detail = client.get(f"/requests/{three['legal']}")
+    assert detail.status_code == 200
+    assert "request:question" in detail.text  # the event is listed
+    assert secret not in detail.text
+
+
+def _console_login(app: App, pid: str) -> tuple[object, str]:
+    from fastapi.testclient import TestClient
+
+    from thawgate.entrypoints.api.app import create_app
+
+    identity.set_password(app.uow(), app.env, principal_id=pid, password="console password 1")
+    client = TestClient(create_app(app), raise_server_exceptions=False)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    client.post(
+        "/login",
+        data={"username": pid, "password": "console password 1", "csrf_token": token[1]},
+    )
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/requests/new").text)
+    assert found
+    return client, found[1]
+
+
+@pytest.mark.parametrize("hours", ["2161", "99999999999999999999999"])
+def test_the_new_request_form_holds_the_apis_duration_limit(loaded: App, hours: str) -> None:
+    """A thaw's duration is 1 to 2160 hours (90 days) on the API; the form may not go beyond,
+    and a huge number is a form error, not a server error."""
+    from fastapi.testclient import TestClient
+
+    client, csrf = _console_login(loaded, "alice")
+    assert isinstance(client, TestClient)
+    before = count_rows(loaded, "SELECT count(*) FROM requests")
+    sent = client.post(
+        "/requests/new",
+        data={
+            "csrf_token": csrf,
+            "kind": "thaw",
+            "account_id": "A1",
+            "targets": "r-ato",
+            "justification": "verified on a call",
+            "duration_hours": hours,
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 422
+    assert "duration_hours" in sent.text
+    assert count_rows(loaded, "SELECT count(*) FROM requests") == before
+
+
+def test_the_audit_page_answers_an_out_of_range_cursor_with_a_problem(loaded: App) -> None:
+    from fastapi.testclient import TestClient
+
+    client, _ = _console_login(loaded, "fay")
+    assert isinstance(client, TestClient)
+    page = client.get("/audit?before=99999999999999999999")
+    assert page.status_code == 422
+    assert "before" in page.text
+
+
+def test_reviewers_claiming_at_once_get_the_claim_or_a_conflict(
+    loaded: App, three: dict[str, str]
+) -> None:
+    """Three reviewers claim one unclaimed request at the same moment: one holds it, the others
+    are told who does (409), never a server error (fails on PostgreSQL without the insert's
+    conflict clause)."""
+    rid = three["thaw_a1"]
+    reviewers = [who(loaded, p) for p in ("fay", "finn", "sam")]
+
+    def one(reviewer: Principal, barrier: threading.Barrier) -> str:
+        barrier.wait()
+        try:
+            console.claim(loaded.uow(), loaded.env, actor=reviewer, request_id=rid)
+        except Conflict:
+            return "conflict"
+        return "claimed"
+
+    for _ in range(40 if ON_POSTGRES else 5):
+        with loaded.engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM request_claims"))
+        barrier = threading.Barrier(len(reviewers))
+        with ThreadPoolExecutor(len(reviewers)) as pool:
+            outcomes = sorted(pool.map(one, reviewers, [barrier] * len(reviewers)))
+        assert outcomes == ["claimed", "conflict", "conflict"]
+
+
+def test_take_next_claims_only_what_cedar_lets_the_reviewer_claim(
+    loaded: App, three: dict[str, str]
+) -> None:
+    """ "Take next" makes a claim: the same Cedar action (claim_request) as the Claim button
+    decides, so a forbid on claims holds for it too."""
+    from thawgate.policy.authz import Authorizer
+
+    pack = Path(loaded.settings.policy_dir)
+    loaded.env.authorizer = Authorizer.from_text(
+        (pack / "schema.cedarschema").read_text(),
+        (pack / "authz.cedar").read_text() + '\n@id("test-no-claims-by-fraud-reviewers")\n'
+        'forbid (principal, action == Thawgate::Action::"claim_request", resource)\n'
+        'when { principal.roles.contains("fraud_reviewer") };\n',
+    )
+    fay = who(loaded, "fay")
+    with pytest.raises(Forbidden):
+        console.claim(loaded.uow(), loaded.env, actor=fay, request_id=three["thaw_a1"])
+    assert console.take_next(loaded.uow(), loaded.env, actor=fay) is None
+    assert count_rows(loaded, "SELECT count(*) FROM request_claims") == 0
+
+
+def test_an_answers_evidence_carries_the_time_it_was_observed(
+    loaded: App, clock: Clock, three: dict[str, str]
+) -> None:
+    """The answer form, like the new-request form, asks when the evidence was observed: it
+    never stamps an old check as observed now (which would pass any freshness rule)."""
+    from fastapi.testclient import TestClient
+
+    rid = three["thaw_a1"]
+    review.question(loaded.uow(), loaded.env, actor=who(loaded, "fay"), request_id=rid, comment="?")
+    client, csrf = _console_login(loaded, "alice")
+    assert isinstance(client, TestClient)
+    undated = client.post(
+        f"/requests/{rid}/answer",
+        data={
+            "csrf_token": csrf,
+            "comment": "here it is",
+            "evidence_type": "SELFIE_LIVENESS",
+            "evidence_reference": "live-7",
+        },
+        follow_redirects=False,
+    )
+    assert undated.status_code == 422
+    with loaded.uow(readonly=True) as uow:
+        still = uow.requests.get(rid)
+    assert still is not None
+    assert still.status == "needs_info"
+
+    observed = clock.now - timedelta(days=3)
+    dated = client.post(
+        f"/requests/{rid}/answer",
+        data={
+            "csrf_token": csrf,
+            "comment": "here it is",
+            "evidence_type": "SELFIE_LIVENESS",
+            "evidence_reference": "live-7",
+            "evidence_observed_at": observed.strftime("%Y-%m-%dT%H:%M"),
+        },
+        follow_redirects=False,
+    )
+    assert dated.status_code == 303, dated.text
+    with loaded.uow(readonly=True) as uow:
+        answered = uow.requests.get(rid)
+    assert answered is not None
+    live = [e for e in answered.evidence if e.reference == "live-7"]
+    assert [e.observed_at for e in live] == [observed.replace(second=0, microsecond=0)]

@@ -19,12 +19,13 @@ import typer
 
 from thawgate import bootstrap
 from thawgate.adapters.db.policy_versions_repo import StoredVersion
+from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.break_glass import BreakGlass
 from thawgate.domain.errors import NotFound, Unauthenticated, ValidationFailed
 from thawgate.domain.grants import Grant
 from thawgate.domain.model import Principal
 from thawgate.services import access_review, break_glass, grants, policy_admin, scim
-from thawgate.services.env import utc_now
+from thawgate.services.env import Env, utc_now
 
 T = TypeVar("T")
 
@@ -52,6 +53,19 @@ def acting(application: bootstrap.App, principal_id: str) -> Principal:
     if not principal.active:
         raise Unauthenticated(f"principal {principal_id} is suspended")
     return principal
+
+
+def as_principal(
+    by: str, call: Callable[[UnitOfWork, Env, Principal], T], *, readonly: bool = False
+) -> T:
+    """Call a service as principal `by` (loaded by `acting`), with the CLI's error handling."""
+
+    def go() -> T:
+        application = bootstrap.build()
+        actor = acting(application, by)
+        return call(application.uow(readonly=readonly), application.env, actor)
+
+    return run(go)
 
 
 def parse_when(text: str) -> datetime:
@@ -93,71 +107,54 @@ def grants_propose(
     ] = "30d",
 ) -> None:
     """Propose a grant (the first key). It adds nothing until a second access admin approves."""
-
-    def go() -> Grant:
-        application = bootstrap.build()
-        return grants.propose(
-            application.uow(),
-            application.env,
-            actor=acting(application, by),
+    g = as_principal(
+        by,
+        lambda uow, env, actor: grants.propose(
+            uow,
+            env,
+            actor=actor,
             principal_id=principal_id,
             role=role,
             expires_at=parse_when(expires),
             justification=justification,
-        )
-
-    typer.echo(grant_line(run(go)))
+        ),
+    )
+    typer.echo(grant_line(g))
 
 
 @grants_app.command("approve")
 def grants_approve(grant_id: str, by: By, comment: Comment = "approved from the CLI") -> None:
     """Approve a pending grant (the second key): never its proposer, never its grantee."""
-
-    def go() -> Grant:
-        application = bootstrap.build()
-        return grants.approve(
-            application.uow(),
-            application.env,
-            actor=acting(application, by),
-            grant_id=grant_id,
-            comment=comment,
-        )
-
-    typer.echo(grant_line(run(go)))
+    g = as_principal(
+        by,
+        lambda uow, env, actor: grants.approve(
+            uow, env, actor=actor, grant_id=grant_id, comment=comment
+        ),
+    )
+    typer.echo(grant_line(g))
 
 
 @grants_app.command("revoke")
 def grants_revoke(grant_id: str, by: By, comment: Comment) -> None:
     """Revoke a grant (one key): effective on the next call; voids approvals it backed."""
-
-    def go() -> Grant:
-        application = bootstrap.build()
-        return grants.revoke(
-            application.uow(),
-            application.env,
-            actor=acting(application, by),
-            grant_id=grant_id,
-            comment=comment,
-        )
-
-    typer.echo(grant_line(run(go)))
+    g = as_principal(
+        by,
+        lambda uow, env, actor: grants.revoke(
+            uow, env, actor=actor, grant_id=grant_id, comment=comment
+        ),
+    )
+    typer.echo(grant_line(g))
 
 
 @grants_app.command("suspend")
 def grants_suspend(principal_id: str, by: By, comment: Comment) -> None:
     """Suspend a principal (one key): all access stops at once; their approvals are voided."""
-
-    def go() -> Principal:
-        application = bootstrap.build()
-        return grants.suspend(
-            application.uow(),
-            application.env,
-            actor=acting(application, by),
-            principal_id=principal_id,
-            comment=comment,
-        )
-
-    p = run(go)
+    p = as_principal(
+        by,
+        lambda uow, env, actor: grants.suspend(
+            uow, env, actor=actor, principal_id=principal_id, comment=comment
+        ),
+    )
     typer.echo(f"{p.id}\tsuspended")
 
 
@@ -171,17 +168,13 @@ def grants_list(
     if status is not None and status not in grants.GRANT_STATUSES:
         run(lambda: _bad_status(status))
 
-    def go() -> list[Grant]:
-        application = bootstrap.build()
-        return grants.list_grants(
-            application.uow(readonly=True),
-            application.env,
-            actor=acting(application, by),
-            status=status,
-            principal_id=principal,
-        )
-
-    found = run(go)
+    found = as_principal(
+        by,
+        lambda uow, env, actor: grants.list_grants(
+            uow, env, actor=actor, status=status, principal_id=principal
+        ),
+        readonly=True,
+    )
     for g in found:
         typer.echo(grant_line(g))
     typer.echo(f"{len(found)} grants")
@@ -211,29 +204,21 @@ def policy_upload(
     """Upload a pack as a draft, validated fully (CEL type checks); a retired version's
     document again proposes its re-activation."""
 
-    def go() -> StoredVersion:
-        application = bootstrap.build()
-        return policy_admin.upload(
-            application.uow(),
-            application.env,
-            actor=acting(application, by),
-            document=file.read_text(),
-        )
-
-    v = run(go)
+    v = as_principal(
+        by,
+        lambda uow, env, actor: policy_admin.upload(
+            uow, env, actor=actor, document=file.read_text()
+        ),
+    )
     typer.echo(f"{v.version}\t{v.status}\tsha256={v.sha256}")
 
 
 def policy_backtest(version: str, by: By) -> None:
     """Replay every recorded request under VERSION and list each changed outcome."""
-
-    def go() -> policy_admin.Backtest:
-        application = bootstrap.build()
-        return policy_admin.backtest(
-            application.uow(), application.env, actor=acting(application, by), version=version
-        )
-
-    result = run(go)
+    result = as_principal(
+        by,
+        lambda uow, env, actor: policy_admin.backtest(uow, env, actor=actor, version=version),
+    )
     for c in result.changed:
         typer.echo(f"{c.request_id}\t{c.old_outcome} -> {c.new_outcome}")
     typer.echo(f"compared {result.compared} requests; {len(result.changed)} outcomes change")
@@ -241,18 +226,12 @@ def policy_backtest(version: str, by: By) -> None:
 
 def policy_activate(version: str, by: By, comment: Comment = "activated from the CLI") -> None:
     """Activate a draft (the second key): a policy admin other than its author and proposer."""
-
-    def go() -> StoredVersion:
-        application = bootstrap.build()
-        return policy_admin.approve(
-            application.uow(),
-            application.env,
-            actor=acting(application, by),
-            version=version,
-            comment=comment,
-        )
-
-    v = run(go)
+    v = as_principal(
+        by,
+        lambda uow, env, actor: policy_admin.approve(
+            uow, env, actor=actor, version=version, comment=comment
+        ),
+    )
     typer.echo(f"{v.version}\t{v.status}\tactivated_by={v.activated_by}")
 
 
@@ -290,20 +269,13 @@ def break_glass_use(
     justification: Annotated[str, typer.Option(help="the emergency, in at least 20 characters")],
 ) -> None:
     """Fill one missing fraud clause of REQUEST_ID. Alerts, and opens a mandatory review."""
-
-    def go() -> tuple[str, BreakGlass]:
-        application = bootstrap.build()
-        request, record = break_glass.break_glass(
-            application.uow(),
-            application.env,
-            actor=acting(application, by),
-            request_id=request_id,
-            justification=justification,
-        )
-        return request.status, record
-
-    status, record = run(go)
-    typer.echo(f"{break_glass_line(record)}\trequest={status}")
+    request, record = as_principal(
+        by,
+        lambda uow, env, actor: break_glass.break_glass(
+            uow, env, actor=actor, request_id=request_id, justification=justification
+        ),
+    )
+    typer.echo(f"{break_glass_line(record)}\trequest={request.status}")
 
 
 @break_glass_app.command("review")
@@ -314,19 +286,13 @@ def break_glass_review(
     comment: Comment,
 ) -> None:
     """The after-the-fact review, by a second senior fraud reviewer."""
-
-    def go() -> BreakGlass:
-        application = bootstrap.build()
-        return break_glass.review_use(
-            application.uow(),
-            application.env,
-            actor=acting(application, by),
-            break_glass_id=break_glass_id,
-            verdict=verdict,
-            comment=comment,
-        )
-
-    typer.echo(break_glass_line(run(go)))
+    record = as_principal(
+        by,
+        lambda uow, env, actor: break_glass.review_use(
+            uow, env, actor=actor, break_glass_id=break_glass_id, verdict=verdict, comment=comment
+        ),
+    )
+    typer.echo(break_glass_line(record))
 
 
 @break_glass_app.command("list")
@@ -335,17 +301,11 @@ def break_glass_list(
     open_only: Annotated[bool, typer.Option("--open", help="only those awaiting review")] = False,
 ) -> None:
     """Break-glass uses, newest first."""
-
-    def go() -> list[BreakGlass]:
-        application = bootstrap.build()
-        return break_glass.list_uses(
-            application.uow(readonly=True),
-            application.env,
-            actor=acting(application, by),
-            open_only=open_only,
-        )
-
-    found = run(go)
+    found = as_principal(
+        by,
+        lambda uow, env, actor: break_glass.list_uses(uow, env, actor=actor, open_only=open_only),
+        readonly=True,
+    )
     for b in found:
         typer.echo(break_glass_line(b))
     typer.echo(f"{len(found)} break-glass uses" + (" awaiting review" if open_only else ""))

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from thawgate.adapters.db.uow import UnitOfWork
-from thawgate.domain.errors import Conflict, NotFound, SeparationOfDuties, ValidationFailed
+from thawgate.domain.errors import ValidationFailed
 from thawgate.domain.grants import Grant
 from thawgate.domain.model import Principal
-from thawgate.services.env import Env, authorize, refuse
-from thawgate.services.grants import GRANTS, revoke_in
+from thawgate.services import grants
+from thawgate.services.env import Env, authorize
+from thawgate.services.grants import GRANTS
 
 DEFAULT_PERIOD = timedelta(days=90)
 
@@ -73,30 +74,11 @@ def overdue(groups: list[ReviewGroup]) -> list[ReviewItem]:
 def confirm(uow: UnitOfWork, env: Env, *, actor: Principal, grant_id: str, comment: str) -> Grant:
     """Keep the grant: its review clock starts again. Never by the grantee."""
     with uow:
-        authorize(
-            uow,
-            env,
-            principal=actor,
-            action="review_grants",
-            resource=GRANTS,
-            subject=f"grant:{grant_id}",
-        )
-        grant = _load(uow, grant_id)
+        grant = grants.load_for(uow, env, actor=actor, action="review_grants", grant_id=grant_id)
         now = env.clock()
-        try:
+        with grants.refusal_audited(uow, env, actor=actor, grant=grant):
             grant.confirm(by=actor.id, at=now)
-        except SeparationOfDuties as exc:
-            refuse(
-                uow,
-                env,
-                principal=actor,
-                subject=f"grant:{grant_id}",
-                slug="separation-of-duties",
-                data={"floor_item": exc.floor_item, "detail": exc.detail},
-            )
-            raise
-        if not uow.grants.save(grant):
-            raise Conflict(f"grant {grant_id} changed concurrently; retry")
+        grants.save(uow, grant)
         _record(uow, env, grant, actor=actor, verdict="confirm", comment=comment, at=now)
         uow.commit()
         return grant
@@ -105,27 +87,12 @@ def confirm(uow: UnitOfWork, env: Env, *, actor: Principal, grant_id: str, comme
 def revoke(uow: UnitOfWork, env: Env, *, actor: Principal, grant_id: str, comment: str) -> Grant:
     """Revoke on review: the same one-key revocation, recorded as a review verdict."""
     with uow:
-        authorize(
-            uow,
-            env,
-            principal=actor,
-            action="review_grants",
-            resource=GRANTS,
-            subject=f"grant:{grant_id}",
-        )
-        grant = _load(uow, grant_id)
+        grant = grants.load_for(uow, env, actor=actor, action="review_grants", grant_id=grant_id)
         now = env.clock()
-        revoke_in(uow, env, grant, actor=actor, comment=comment, access_review=True)
+        grants.revoke_in(uow, env, grant, actor=actor, comment=comment, access_review=True)
         _record(uow, env, grant, actor=actor, verdict="revoke", comment=comment, at=now)
         uow.commit()
         return grant
-
-
-def _load(uow: UnitOfWork, grant_id: str) -> Grant:
-    grant = uow.grants.get(grant_id, for_update=True)
-    if grant is None:
-        raise NotFound(f"no grant {grant_id}")
-    return grant
 
 
 def _record(

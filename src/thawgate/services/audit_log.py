@@ -155,7 +155,9 @@ def _check_extends(
 # --------------------------------------------------------------------------- reads
 
 
-def _authorize(uow: UnitOfWork, env: Env, actor: Principal) -> None:
+def authorize_read_in(uow: UnitOfWork, env: Env, actor: Principal) -> None:
+    """`read_audit` on the `audit` resource, inside the caller's open unit of work (the audit
+    reads here, and the console's audit page and dashboard)."""
     authorize(
         uow,
         env,
@@ -169,7 +171,7 @@ def _authorize(uow: UnitOfWork, env: Env, actor: Principal) -> None:
 def authorize_read(uow: UnitOfWork, env: Env, *, actor: Principal) -> None:
     """For reads that need no database beyond the check itself (the public key)."""
     with uow:
-        _authorize(uow, env, actor)
+        authorize_read_in(uow, env, actor)
 
 
 def read_events(
@@ -178,7 +180,7 @@ def read_events(
     if from_seq < 0 or not 1 <= limit <= EVENTS_MAX:
         raise ValidationFailed(f"from_seq >= 0 and 1 <= limit <= {EVENTS_MAX}", field="limit")
     with uow:
-        _authorize(uow, env, actor)
+        authorize_read_in(uow, env, actor)
         events = uow.audit.list(from_seq=from_seq, limit=limit)
         leaves = uow.audit.tree.nodes((0, e.seq) for e in events)
     return [
@@ -191,7 +193,7 @@ def read_events(
 
 def read_checkpoint(uow: UnitOfWork, env: Env, *, actor: Principal) -> SignedCheckpoint:
     with uow:
-        _authorize(uow, env, actor)
+        authorize_read_in(uow, env, actor)
         latest = uow.audit.tree.latest_checkpoint()
     if latest is None:
         raise NotFound("no checkpoint has been signed yet")
@@ -204,7 +206,7 @@ def inclusion_proof(
     """The proof that event `seq` is in the tree of `size` events (default: the latest
     checkpoint's size, so the proof checks against a signed root)."""
     with uow:
-        _authorize(uow, env, actor)
+        authorize_read_in(uow, env, actor)
         head, tree_size, nodes = uow.audit.tree.inclusion_read(seq, size)
     if size is not None and not 0 < size <= head:
         raise ValidationFailed(f"size: the log holds {head} events", field="size")
@@ -220,7 +222,7 @@ def consistency_proof(
     uow: UnitOfWork, env: Env, *, actor: Principal, first: int, second: int | None
 ) -> Proof:
     with uow:
-        _authorize(uow, env, actor)
+        authorize_read_in(uow, env, actor)
         second = _size_or_latest(uow, second)
         if not 0 <= first <= second:
             raise ValidationFailed(f"from: {first} is not within 0..{second}", field="from")

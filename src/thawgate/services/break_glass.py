@@ -20,7 +20,14 @@ from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain import break_glass as rules
 from thawgate.domain.break_glass import BreakGlass
 from thawgate.domain.clauses import check_floor, open_clauses
-from thawgate.domain.errors import Conflict, Forbidden, NotFound, SeparationOfDuties, Stale
+from thawgate.domain.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    SeparationOfDuties,
+    Stale,
+    ValidationFailed,
+)
 from thawgate.domain.model import Principal
 from thawgate.domain.request import Request
 from thawgate.policy.authz import RequestResource, SystemResource
@@ -169,6 +176,8 @@ def review_use(
             resource=BREAK_GLASS,
             subject=f"break-glass:{break_glass_id}",
         )
+        if not comment.strip():
+            raise ValidationFailed("comment: say what the review found", field="comment")
         record = uow.break_glass.get(break_glass_id, for_update=True)
         if record is None:
             raise NotFound(f"no break-glass {break_glass_id}")

@@ -19,7 +19,7 @@ from thawgate.domain.errors import Conflict, DomainError, NotFound
 from thawgate.domain.model import Account, AccountEvent, Principal
 from thawgate.domain.need_to_know import is_cleared, is_sensitive, restricted_owners
 from thawgate.domain.request import Request
-from thawgate.policy.authz import SystemResource
+from thawgate.services import queries
 from thawgate.services.env import Env, actor_of, authorize
 from thawgate.services.review import request_resource
 
@@ -52,11 +52,6 @@ def visible_code(viewer: Principal, code: str) -> bool:
     return code not in Reason.__members__ or is_cleared(viewer) or not is_sensitive(code)
 
 
-def only_own(actor: Principal) -> bool:
-    """A principal who only requests sees only their own requests."""
-    return actor.roles <= {"requester", "self_service"}
-
-
 @dataclass(frozen=True, slots=True)
 class QueuePage:
     rows: list[QueueRow]
@@ -82,15 +77,8 @@ def queue_page(
     page_size: int,
 ) -> QueuePage:
     with uow:
-        authorize(
-            uow,
-            env,
-            principal=actor,
-            action="list_requests",
-            subject="requests",
-            resource=SystemResource(name="requests"),
-        )
-        if only_own(actor):
+        queries.authorize_list(uow, env, actor)
+        if queries.only_own(actor):
             filters = dataclasses.replace(filters, requester=actor.id)
         if filters.reason and not visible_code(actor, filters.reason):
             filters = dataclasses.replace(filters, reason=None)  # no probing for hidden reasons
@@ -146,6 +134,11 @@ def take_next(uow: UnitOfWork, env: Env, *, actor: Principal) -> str | None:
             account = accounts.get(request.account_id)
             placers = _placers(account, set(request.targets)) if account else set()
             if approval_blocker(env, actor, request, placers, now) is not None:
+                continue
+            may_claim = env.authorizer.authorize(  # as the Claim button: claim_request
+                actor_of(actor), "claim_request", request_resource(request)
+            )
+            if not may_claim.allowed:
                 continue
             if uow.console.claim(rid, actor.id, now, now + CLAIM_TTL):
                 _claim_event(uow, actor, rid, "request:claim:taken", now, now + CLAIM_TTL)

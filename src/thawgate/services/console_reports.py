@@ -1,4 +1,5 @@
-"""The console's dashboard and audit page: figures read behind the audit-read permission."""
+"""The console's dashboard and audit page: figures read behind the audit-read permission, the
+same check as the audit API (`audit_log.authorize_read_in`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from thawgate.domain.errors import ValidationFailed
 from thawgate.domain.model import Principal
 from thawgate.policy.authz import SystemResource
 from thawgate.services import audit_log, monitoring
-from thawgate.services.env import Env, actor_of, authorize
+from thawgate.services.env import Env, actor_of
 
 DECIDED = ("approved", "executed", "rejected", "reverted", "failed")
 OUTCOMES = ("executed", "rejected", "withdrawn", "expired", "reverted", "failed", "open")
@@ -38,25 +39,39 @@ class Dashboard:
     per_team: dict[str, dict[str, int]]  # team -> outcome -> count
     jobs: dict[str, int]
     stale_requests: int
-    alerts: list[Alert]
+    # None: the viewer may not read alerts (Cedar `read_alerts`, as GET /v1/alerts).
+    alerts: list[Alert] | None
     bad_thaws: monitoring.BadThawCounts | None = None
+    # Empty unless the viewer may read break-glass uses (`read_break_glass`).
     break_glass_open: list[BreakGlass] = field(default_factory=list)
 
 
 def dashboard(uow: UnitOfWork, env: Env, *, actor: Principal, days: int = 30) -> Dashboard:
     with uow:
-        _authorize_read(uow, env, actor)
+        audit_log.authorize_read_in(uow, env, actor)
         now = env.clock()
         start = (now - timedelta(days=days - 1)).date()
         rows = uow.console.requests_since(datetime.combine(start, datetime.min.time(), now.tzinfo))
         jobs = uow.console.job_counts()
-        alerts = uow.alerts.recent(limit=10)
-        open_reviews = uow.break_glass.listing(open_only=True)  # stay here until reviewed
+
+        def may(action: str, resource: str) -> bool:
+            """The same Cedar action as the API's route for this part; a no hides the part."""
+            return env.authorizer.authorize(
+                actor_of(actor), action, SystemResource(name=resource)
+            ).allowed
+
+        alerts = uow.alerts.recent(limit=10) if may("read_alerts", "alerts") else None
+        open_reviews = (  # stay here until reviewed
+            uow.break_glass.listing(open_only=True)
+            if may("read_break_glass", "break_glass")
+            else []
+        )
         since = datetime.combine(start, datetime.min.time(), now.tzinfo)
-        allowed = env.authorizer.authorize(
-            actor_of(actor), "read_bad_thaws", SystemResource(name="monitoring")
-        ).allowed
-        bad = monitoring.counts_of(uow.monitoring.hits(since=since), since) if allowed else None
+        bad = (
+            monitoring.counts_of(uow.monitoring.hits(since=since), since)
+            if may("read_bad_thaws", "monitoring")
+            else None
+        )
     day_list = [start + timedelta(days=i) for i in range(days)]
     index = {d: i for i, d in enumerate(day_list)}
     per_day: dict[str, list[int]] = {o: [0] * days for o in OUTCOMES}
@@ -84,18 +99,6 @@ def dashboard(uow: UnitOfWork, env: Env, *, actor: Principal, days: int = 30) ->
     )
 
 
-def _authorize_read(uow: UnitOfWork, env: Env, actor: Principal) -> None:
-    """The dashboard and the audit page are read with the audit-read permission."""
-    authorize(
-        uow,
-        env,
-        principal=actor,
-        action="read_audit",
-        subject="audit",
-        resource=SystemResource(name="audit"),
-    )
-
-
 def _bucket(hours: float) -> str:
     return next((label for bound, label in DECISION_BUCKETS if hours < bound), ">3 d")
 
@@ -119,7 +122,7 @@ def audit_page(
     before_seq: int | None,
 ) -> AuditPage:
     with uow:
-        _authorize_read(uow, env, actor)
+        audit_log.authorize_read_in(uow, env, actor)
         events = uow.console.audit_events(
             actor=who, subject=subject, action=action, before_seq=before_seq, limit=AUDIT_PAGE
         )

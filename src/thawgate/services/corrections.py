@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.errors import Conflict
 from thawgate.domain.model import Principal
@@ -11,7 +9,7 @@ from thawgate.domain.request import Request
 from thawgate.policy.authz import RequestResource, SystemResource
 from thawgate.services import audit
 from thawgate.services.env import Env, authorize
-from thawgate.services.execution import mirror_placed, settle
+from thawgate.services.execution import place_linked
 from thawgate.services.review import load_for_update, release_for_execution, save_or_conflict
 
 
@@ -52,22 +50,9 @@ def revert(
         placed = []
         for source, scope, reason in wanted:
             rid, key = f"{request.id}-revert-{source}", f"{request.id}:revert:{source}"
-            settle(
-                system,
-                rid,
-                None,
-                key,
-                partial(
-                    system.place_restriction,
-                    account_id=request.account_id,
-                    restriction_id=rid,
-                    scope=scope,
-                    reason=reason,
-                    expires_at=None,
-                    key=key,
-                ),
+            place_linked(
+                uow, system, request, rid, key, scope=scope, reason=reason, now=now, expires=None
             )
-            mirror_placed(uow, system, request, rid, scope, reason, now, None)
             uow.accounts.add_placer(rid, actor.id)
             placed.append(rid)
         for relock in uow.relocks.for_request(request.id):

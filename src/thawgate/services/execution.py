@@ -200,21 +200,17 @@ def _apply(
             raise Conflict(f"plan of {request.id} has an incomplete place_restriction op")
         rid = f"{request.id}-p{request.stale_count}-{index}"
         expires = now + timedelta(hours=op.duration_hours)
-        settle(
+        place_linked(
+            uow,
             system,
+            request,
             rid,
-            None,
             key,
-            lambda: system.place_restriction(
-                account_id=request.account_id,
-                restriction_id=rid,
-                scope=op.scope or "",
-                reason=op.reason or "",
-                expires_at=expires,
-                key=key,
-            ),
+            scope=op.scope,
+            reason=op.reason,
+            now=now,
+            expires=expires,
         )
-        mirror_placed(uow, system, request, rid, op.scope, op.reason, now, expires)
         uow.audit.append(
             at=now,
             actor=SYSTEM,
@@ -301,6 +297,37 @@ def _mirror(
     uow.accounts.sync_target(target, version, status, now)
     if lifted_by is not None:
         uow.accounts.mark_lifted_by(target, lifted_by)
+
+
+def place_linked(
+    uow: UnitOfWork,
+    system: AccountSystem,
+    request: Request,
+    rid: str,
+    key: str,
+    *,
+    scope: str,
+    reason: str,
+    now: datetime,
+    expires: datetime | None,
+) -> None:
+    """Place restriction `rid` on the request's account through the account-system port (an
+    unknown outcome is settled, never retried under a new key), and mirror it here."""
+    settle(
+        system,
+        rid,
+        None,
+        key,
+        lambda: system.place_restriction(
+            account_id=request.account_id,
+            restriction_id=rid,
+            scope=scope,
+            reason=reason,
+            expires_at=expires,
+            key=key,
+        ),
+    )
+    mirror_placed(uow, system, request, rid, scope, reason, now, expires)
 
 
 def mirror_placed(

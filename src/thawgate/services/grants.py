@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -93,29 +95,11 @@ def propose_in(
 
 def approve(uow: UnitOfWork, env: Env, *, actor: Principal, grant_id: str, comment: str) -> Grant:
     with uow:
-        authorize(
-            uow,
-            env,
-            principal=actor,
-            action="approve_grant",
-            resource=GRANTS,
-            subject=f"grant:{grant_id}",
-        )
-        grant = _load(uow, grant_id)
+        grant = load_for(uow, env, actor=actor, action="approve_grant", grant_id=grant_id)
         now = env.clock()
-        try:
+        with refusal_audited(uow, env, actor=actor, grant=grant):
             grant.approve(by=actor.id, at=now)
-        except SeparationOfDuties as exc:
-            refuse(
-                uow,
-                env,
-                principal=actor,
-                subject=f"grant:{grant_id}",
-                slug="separation-of-duties",
-                data={"floor_item": exc.floor_item, "detail": exc.detail},
-            )
-            raise
-        _save(uow, grant)
+        save(uow, grant)
         _event(uow, grant, actor=actor.id, action="grant:approved", at=now, comment=comment)
         uow.commit()
         return grant
@@ -125,15 +109,7 @@ def revoke(uow: UnitOfWork, env: Env, *, actor: Principal, grant_id: str, commen
     """One key. The principal's next call no longer carries the role; their approvals that
     relied on it are voided in this same transaction."""
     with uow:
-        authorize(
-            uow,
-            env,
-            principal=actor,
-            action="revoke_grant",
-            resource=GRANTS,
-            subject=f"grant:{grant_id}",
-        )
-        grant = _load(uow, grant_id)
+        grant = load_for(uow, env, actor=actor, action="revoke_grant", grant_id=grant_id)
         revoke_in(uow, env, grant, actor=actor, comment=comment)
         uow.commit()
         return grant
@@ -145,7 +121,7 @@ def revoke_in(
     """Revoke inside the caller's transaction (a revocation, or an access review's verdict)."""
     now = env.clock()
     grant.revoke(by=actor.id, at=now, reason=comment)
-    _save(uow, grant)
+    save(uow, grant)
     voided = void_for_principal(uow, env, grant.principal_id, actor=actor.id)
     _event(
         uow,
@@ -197,7 +173,7 @@ def lapse_expired(uow: UnitOfWork, env: Env) -> int:
         for grant_id in ids:
             grant = _load(uow, grant_id)
             grant.expire(now)
-            _save(uow, grant)
+            save(uow, grant)
             voided = void_for_principal(uow, env, grant.principal_id, actor="system")
             _event(
                 uow, grant, actor="system", action="grant:expired", at=now, voided_requests=voided
@@ -257,6 +233,31 @@ def list_grants(
 GRANT_STATUSES = ("pending", "active", "revoked", "expired")
 
 
+def load_for(uow: UnitOfWork, env: Env, *, actor: Principal, action: str, grant_id: str) -> Grant:
+    """The grant, locked for the change, once Cedar lets `actor` take `action` on grants."""
+    authorize(
+        uow, env, principal=actor, action=action, resource=GRANTS, subject=f"grant:{grant_id}"
+    )
+    return _load(uow, grant_id)
+
+
+@contextmanager
+def refusal_audited(uow: UnitOfWork, env: Env, *, actor: Principal, grant: Grant) -> Iterator[None]:
+    """A separation-of-duties refusal of a step on `grant` is audited before it is raised."""
+    try:
+        yield
+    except SeparationOfDuties as exc:
+        refuse(
+            uow,
+            env,
+            principal=actor,
+            subject=f"grant:{grant.id}",
+            slug="separation-of-duties",
+            data={"floor_item": exc.floor_item, "detail": exc.detail},
+        )
+        raise
+
+
 def _load(uow: UnitOfWork, grant_id: str) -> Grant:
     grant = uow.grants.get(grant_id, for_update=True)
     if grant is None:
@@ -264,7 +265,7 @@ def _load(uow: UnitOfWork, grant_id: str) -> Grant:
     return grant
 
 
-def _save(uow: UnitOfWork, grant: Grant) -> None:
+def save(uow: UnitOfWork, grant: Grant) -> None:
     if not uow.grants.save(grant):
         raise Conflict(f"grant {grant.id} changed concurrently; retry")
 

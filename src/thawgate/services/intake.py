@@ -18,6 +18,8 @@ from thawgate.services import audit
 from thawgate.services.assess import Subject, assess, resolve_targets
 from thawgate.services.env import Env, authorize
 
+MAX_DURATION_HOURS = 24 * 90  # a thaw's duration: at most 90 days (the API and the console)
+
 
 @dataclass(frozen=True, slots=True)
 class NewRequest:
@@ -51,6 +53,11 @@ def submit(
     idempotency_key: str | None = None,
 ) -> Request:
     """Validate, decide, and record. Returns the request (a retry returns the same one)."""
+    hours = body.duration_hours
+    if hours is not None and not 1 <= hours <= MAX_DURATION_HOURS:
+        raise ValidationFailed(
+            f"duration_hours: 1 to {MAX_DURATION_HOURS} hours", field="duration_hours"
+        )
     with uow:
         account = _account(uow, body.account_id)  # locks the account's rows on PostgreSQL
         if idempotency_key:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from thawgate.adapters.db.monitoring_repo import Hit
 from thawgate.adapters.db.uow import UnitOfWork
@@ -23,7 +22,7 @@ from thawgate.policy.authz import SystemResource
 from thawgate.policy.monitoring import MonitoringPolicy, MonitoringRule
 from thawgate.services.alerts import raise_alert
 from thawgate.services.env import Env, authorize
-from thawgate.services.execution import mirror_placed, settle
+from thawgate.services.execution import place_linked
 
 SYSTEM = "system"
 ALERT_KIND = "post-thaw-monitoring"
@@ -159,22 +158,17 @@ def _refreeze(
     if request is None:  # the window came from this request's row in this transaction
         raise NotFound(f"no request {window.request_id}")
     system = env.account_system(uow, now)
-    settle(
+    place_linked(  # the window's account is its request's
+        uow,
         system,
+        request,
         rid,
-        None,
         key,
-        partial(
-            system.place_restriction,
-            account_id=window.account_id,
-            restriction_id=rid,
-            scope=REFREEZE_SCOPE,
-            reason=REFREEZE_REASON,
-            expires_at=None,
-            key=key,
-        ),
+        scope=REFREEZE_SCOPE,
+        reason=REFREEZE_REASON,
+        now=now,
+        expires=None,
     )
-    mirror_placed(uow, system, request, rid, REFREEZE_SCOPE, REFREEZE_REASON, now, None)
     uow.audit.append(
         at=now,
         actor=SYSTEM,

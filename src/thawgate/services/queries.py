@@ -36,6 +36,23 @@ def get_request(uow: UnitOfWork, env: Env, *, actor: Principal, request_id: str)
         return request
 
 
+def authorize_list(uow: UnitOfWork, env: Env, actor: Principal) -> None:
+    """`list_requests`, in the caller's open unit of work (the API's list, the console's queue)."""
+    authorize(
+        uow,
+        env,
+        principal=actor,
+        action="list_requests",
+        subject="requests",
+        resource=SystemResource(name="requests"),
+    )
+
+
+def only_own(actor: Principal) -> bool:
+    """A principal who only requests sees only their own requests."""
+    return actor.roles <= {"requester", "self_service"}
+
+
 def list_requests(
     uow: UnitOfWork,
     env: Env,
@@ -50,20 +67,12 @@ def list_requests(
     from datetime import datetime
 
     with uow:
-        authorize(
-            uow,
-            env,
-            principal=actor,
-            action="list_requests",
-            subject="requests",
-            resource=SystemResource(name="requests"),
-        )
-        only_own = actor.roles <= {"requester", "self_service"}
+        authorize_list(uow, env, actor)
         cursor = None if after is None else (datetime.fromisoformat(after[0]), after[1])
         return uow.requests.search(
             status=status,
             account_id=account_id,
-            requester=actor.id if only_own else None,
+            requester=actor.id if only_own(actor) else None,
             limit=min(max(limit, 1), LIST_MAX),
             after=cursor,
         )

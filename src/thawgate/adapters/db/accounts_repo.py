@@ -71,18 +71,7 @@ class AccountRepository:
             .order_by(account_events.c.at, account_events.c.id)
         )
         for r in self.conn.execute(q):
-            out[r.account_id].append(
-                AccountEvent(
-                    type=r.type,
-                    at=r.at,
-                    ip=r.ip,
-                    country=r.country,
-                    device=r.device,
-                    amount_usd=r.amount_usd,
-                    address=r.address,
-                    received_at=r.received_at,
-                )
-            )
+            out[r.account_id].append(event_of(r))
         return out
 
     def linked_restricted_many(self, account_ids: list[str]) -> dict[str, int]:
@@ -249,19 +238,7 @@ class AccountRepository:
         if since is not None:
             q = q.where(account_events.c.at >= since)
         rows = self.conn.execute(q.order_by(account_events.c.at, account_events.c.id))
-        return [
-            AccountEvent(
-                type=r.type,
-                at=r.at,
-                ip=r.ip,
-                country=r.country,
-                device=r.device,
-                amount_usd=r.amount_usd,
-                address=r.address,
-                received_at=r.received_at,
-            )
-            for r in rows
-        ]
+        return [event_of(r) for r in rows]
 
     def linked_restricted(self, account_id: str) -> int:
         """Other accounts sharing a device or IP with this one that are under active restriction.
@@ -338,4 +315,18 @@ def _binding(row: Any) -> Binding:
         bound_at=row.bound_at,
         status=row.status,
         version=row.version,
+    )
+
+
+def event_of(r: Any) -> AccountEvent:
+    """An `account_events` row as the domain's AccountEvent."""
+    return AccountEvent(
+        type=r.type,
+        at=r.at,
+        ip=r.ip,
+        country=r.country,
+        device=r.device,
+        amount_usd=r.amount_usd,
+        address=r.address,
+        received_at=r.received_at,
     )

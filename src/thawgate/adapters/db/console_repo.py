@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from thawgate.adapters.db.tables import (
     audit_events,
@@ -154,21 +155,18 @@ class ConsoleRepository:
     # ------------------------------------------------------------------ claims
 
     def claim(self, request_id: str, principal_id: str, now: datetime, until: datetime) -> bool:
-        """Take the claim when nobody holds it, it lapsed, or this principal holds it."""
-        held = self.conn.execute(
-            sa.select(request_claims.c.principal_id, request_claims.c.expires_at).where(
-                request_claims.c.request_id == request_id
+        """Take the claim when nobody holds it, it lapsed, or this principal holds it. Two
+        first claims at once: the insert of the second waits for the first and does nothing,
+        and its update then finds the claim held (no unique-key error)."""
+        insert: Any = postgresql.insert if self.conn.dialect.name == "postgresql" else sqlite.insert
+        first = self.conn.execute(
+            insert(request_claims)
+            .values(
+                request_id=request_id, principal_id=principal_id, claimed_at=now, expires_at=until
             )
-        ).first()
-        if held is None:
-            self.conn.execute(
-                sa.insert(request_claims).values(
-                    request_id=request_id,
-                    principal_id=principal_id,
-                    claimed_at=now,
-                    expires_at=until,
-                )
-            )
+            .on_conflict_do_nothing(index_elements=["request_id"])
+        )
+        if first.rowcount == 1:
             return True
         result = self.conn.execute(
             sa.update(request_claims)

@@ -12,8 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from thawgate.adapters.db.accounts_repo import event_of
 from thawgate.adapters.db.tables import account_events, accounts, monitoring_hits, requests
-from thawgate.domain.model import AccountEvent
 from thawgate.domain.monitoring import StoredEvent, Window
 
 
@@ -88,7 +88,7 @@ class MonitoringRepository:
             )
             .order_by(account_events.c.at, account_events.c.id)
         )
-        return [StoredEvent(r.id, _event(r)) for r in self.conn.execute(q)]
+        return [StoredEvent(r.id, event_of(r)) for r in self.conn.execute(q)]
 
     def countries_before(self, account_id: str, before: datetime) -> frozenset[str]:
         q = (
@@ -148,19 +148,6 @@ class MonitoringRepository:
         if request_id is not None:
             q = q.where(monitoring_hits.c.request_id == request_id)
         return [_hit(r) for r in self.conn.execute(q)]
-
-
-def _event(r: Any) -> AccountEvent:
-    return AccountEvent(
-        type=r.type,
-        at=r.at,
-        ip=r.ip,
-        country=r.country,
-        device=r.device,
-        amount_usd=r.amount_usd,
-        address=r.address,
-        received_at=r.received_at,
-    )
 
 
 def _hit(r: Any) -> Hit:

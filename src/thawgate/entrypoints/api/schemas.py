@@ -10,6 +10,7 @@ from thawgate.domain.catalog import EventType, EvidenceType, Reason, Scope
 from thawgate.domain.model import Account, AccountEvent, Principal, Restriction
 from thawgate.domain.need_to_know import shown_reason
 from thawgate.domain.request import Evidence, Request
+from thawgate.services.intake import MAX_DURATION_HOURS
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -37,7 +38,7 @@ class RequestIn(_Body):
     justification: Text
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
     ticket: Id | None = None
-    duration_hours: int | None = Field(default=None, gt=0, le=24 * 90)
+    duration_hours: int | None = Field(default=None, gt=0, le=MAX_DURATION_HOURS)
 
 
 class ApprovalIn(_Body):

@@ -13,6 +13,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from thawgate.bootstrap import App
-from thawgate.domain.errors import Unauthenticated
+from thawgate.domain.errors import Unauthenticated, ValidationFailed
 from thawgate.domain.model import Principal, Restriction
 from thawgate.domain.need_to_know import ShownReason, shown_reason
 from thawgate.entrypoints.web import i18n
@@ -209,6 +210,16 @@ def safe_next(value: str | None) -> str:
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/"
     return value
+
+
+def observed_time(value: str, label: str) -> datetime:
+    """A form's `datetime-local` observation time, read as UTC; bad input names `label`."""
+    if not value.strip():
+        raise ValidationFailed(f"{label}: when was it observed?", field="evidence")
+    try:
+        return datetime.fromisoformat(value.strip()).replace(tzinfo=UTC)
+    except ValueError:
+        raise ValidationFailed(f"{label}: not a time", field="evidence") from None
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -1,6 +1,7 @@
 """Break-glass (use on a request, the after-the-fact review) and access reviews."""
 # No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime.
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -61,7 +62,10 @@ def router(console: Console) -> APIRouter:
         viewer = console.viewer(request)
         try:
             groups = access_review.list_for_review(
-                app.uow(readonly=True), app.env, actor=viewer.principal
+                app.uow(readonly=True),
+                app.env,
+                actor=viewer.principal,
+                period=timedelta(days=app.settings.access_review_days),
             )
         except DomainError as exc:
             status, problem = refusal(exc, viewer.lang)

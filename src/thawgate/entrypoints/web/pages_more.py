@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from thawgate.adapters.db.console_repo import QueueFilter
@@ -16,7 +16,7 @@ from thawgate.domain.errors import DomainError, ValidationFailed
 from thawgate.domain.request import Evidence
 from thawgate.entrypoints import audit_wiring
 from thawgate.entrypoints.web import i18n
-from thawgate.entrypoints.web.context import Console, redirect
+from thawgate.entrypoints.web.context import Console, observed_time, redirect
 from thawgate.entrypoints.web.refusals import refusal
 from thawgate.services import audit_verify, console_reports, intake
 from thawgate.services import console as console_service
@@ -24,6 +24,7 @@ from thawgate.services.intake import NewRequest
 
 Text = Annotated[str, Form(max_length=4000)]
 EVIDENCE_ROWS = 3
+AUDIT_SEQ_MAX = 2**63 - 1  # the audit log's sequence numbers are 64-bit
 
 
 @dataclass
@@ -91,7 +92,11 @@ def router(console: Console) -> APIRouter:  # one closure per page, by design
 
     @routes.get("/audit", response_class=HTMLResponse)
     def audit(
-        request: Request, actor: str = "", subject: str = "", action: str = "", before: int = 0
+        request: Request,
+        actor: str = "",
+        subject: str = "",
+        action: str = "",
+        before: Annotated[int, Query(ge=0, le=AUDIT_SEQ_MAX)] = 0,
     ) -> Response:
         viewer = console.viewer(request)
         try:
@@ -188,11 +193,7 @@ def _new_request(values: dict[str, str]) -> NewRequest:
             raise ValidationFailed(
                 f"evidence {i + 1}: type, reference and time are all needed", field="evidence"
             )
-        try:
-            at = datetime.fromisoformat(observed).replace(tzinfo=UTC)
-        except ValueError:
-            raise ValidationFailed(f"evidence {i + 1}: not a time", field="evidence") from None
-        evidence.append(Evidence(kind, reference, at))
+        evidence.append(Evidence(kind, reference, observed_time(observed, f"evidence {i + 1}")))
     duration = values.get("duration_hours", "").strip()
     if duration and not duration.isdigit():
         raise ValidationFailed("duration_hours: a whole number of hours", field="duration_hours")

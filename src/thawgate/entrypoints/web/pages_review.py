@@ -13,7 +13,7 @@ from thawgate.domain.catalog import Reason
 from thawgate.domain.errors import DomainError, Stale, ValidationFailed
 from thawgate.domain.need_to_know import REDACTED_REASON
 from thawgate.domain.request import Evidence
-from thawgate.entrypoints.web.context import Console, Viewer, redirect
+from thawgate.entrypoints.web.context import Console, Viewer, observed_time, redirect
 from thawgate.entrypoints.web.refusals import refusal
 from thawgate.services import console as console_service
 from thawgate.services import queries, review
@@ -178,11 +178,13 @@ def router(console: Console) -> APIRouter:
         comment: Comment = "",
         evidence_type: Token = "",
         evidence_reference: Token = "",
+        evidence_observed_at: Token = "",
     ) -> Response:
         def run(v: Viewer) -> None:
             evidence = []
-            if evidence_type and evidence_reference:
-                evidence.append(Evidence(evidence_type, evidence_reference, app.env.clock()))
+            if evidence_type and evidence_reference:  # when it was observed, never "now"
+                at = observed_time(evidence_observed_at, "evidence")
+                evidence.append(Evidence(evidence_type, evidence_reference, at))
             review.answer(
                 app.uow(),
                 app.env,
