@@ -61,12 +61,13 @@ fmt: $(STAMP) ## format the code and apply ruff's safe fixes
 db-check: $(STAMP) ## upgrade a scratch database to head and run alembic check (SQLite; PostgreSQL too if configured)
 	$(BIN)/python -m thawgate.adapters.db.check
 
-bench: $(STAMP) ## run the benchmarks: decisions, risk, the audit log, execution and the console queue (PostgreSQL)
+bench: $(STAMP) ## run the benchmarks: decisions, risk, audit log, execution, console queue, authority
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/risk.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/execution.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/authority.py
 
 clean: ## remove the venv, tool caches and the local thawgate.db
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .hypothesis \
