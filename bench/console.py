@@ -12,12 +12,10 @@ also a filtered, risk-sorted page and a deep page.
 
 from __future__ import annotations
 
-import os
 import re
 import statistics
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from fastapi.testclient import TestClient  # noqa: E402  # after the path set-up above
-from worlds import AGENTS, thaw_world  # noqa: E402  # bench/worlds.py
+from worlds import AGENTS, scratch_schema, thaw_world  # noqa: E402  # bench/worlds.py
 
 from thawgate import bootstrap  # noqa: E402
 from thawgate.adapters.db.engine import make_engine  # noqa: E402
@@ -105,17 +103,9 @@ def _time(client: TestClient, path: str) -> list[float]:
 
 
 def main() -> None:
-    base = os.environ.get(
-        "THAWGATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    )
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    url = f"{base}?options=-csearch_path%3D{schema}"
-    try:
-        print(f"preparing {n} pending thaws in schema {schema} ...")
+    with scratch_schema() as url:
+        print(f"preparing {n} pending thaws ...")
         app = _prepare(url, n)
         with TestClient(create_app(app)) as client:
             _login(client)
@@ -128,10 +118,6 @@ def main() -> None:
                     f"over {RUNS} (target median <= {TARGET_MS:.0f} ms: {verdict})"
                 )
         app.engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 if __name__ == "__main__":

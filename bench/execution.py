@@ -14,7 +14,6 @@ import multiprocessing
 import os
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from worlds import AGENTS, thaw_world  # noqa: E402  # bench/worlds.py
+from worlds import AGENTS, scratch_schema, thaw_world  # noqa: E402  # bench/worlds.py
 
 from thawgate import bootstrap  # noqa: E402  # after the path set-up above
 from thawgate.adapters.db.engine import make_engine  # noqa: E402
@@ -83,17 +82,9 @@ def _work(url: str, name: str, ready: Any) -> None:
 
 
 def main() -> None:
-    base = os.environ.get(
-        "THAWGATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    )
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    url = f"{base}?options=-csearch_path%3D{schema}"
-    try:
-        print(f"preparing {n} approved thaws in schema {schema} ...")
+    with scratch_schema() as url:
+        print(f"preparing {n} approved thaws ...")
         _prepare(url, n)
         ready = multiprocessing.Barrier(WORKERS + 1)
         procs = [
@@ -118,10 +109,6 @@ def main() -> None:
             f"executed {done}/{n} plans with {WORKERS} workers in {elapsed:.2f} s: "
             f"{rate:.0f} plans/s (target >= 500: {'met' if rate >= 500 else 'MISSED'})"
         )
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 if __name__ == "__main__":
