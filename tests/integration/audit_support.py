@@ -27,6 +27,9 @@ from thawgate.services import audit_log, audit_verify, identity, loader, restric
 
 ORIGIN = "test.thawgate/audit"
 AUDIT_TABLES = ("audit_events", "audit_nodes", "audit_checkpoints", "audit_head")
+# A copy on PostgreSQL also carries the grants: authorizing a read of the copy records the
+# reader's grant use there (services/grant_use.py).
+COPIED_TABLES = (*AUDIT_TABLES, "grants")
 
 
 def with_audit_key(app: App, directory: Path) -> App:
@@ -128,7 +131,7 @@ def log_copy(app: App, tmp_path: Path) -> Iterator[sa.Engine]:
     copy = f"{schema}_c{uuid.uuid4().hex[:6]}"
     with app.engine.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {copy}")
-        for table in AUDIT_TABLES:  # LIKE copies keys, not triggers
+        for table in COPIED_TABLES:  # LIKE copies keys, not triggers nor foreign keys
             conn.exec_driver_sql(
                 f"CREATE TABLE {copy}.{table} (LIKE {schema}.{table} INCLUDING ALL)"
             )
