@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from thawgate.adapters.accounts.local import LocalAccountSystem
 from thawgate.adapters.db.uow import UnitOfWork
-from thawgate.domain.errors import Forbidden
+from thawgate.domain.errors import Forbidden, SeparationOfDuties
 from thawgate.domain.model import Principal
 from thawgate.domain.need_to_know import shown_policy_ids
 from thawgate.policy.authz import Actor, Authorizer, AuthzDecision, Resource
@@ -113,3 +114,22 @@ def refuse(
             at=env.clock(), actor=principal.id, action=f"refused:{slug}", subject=subject, data=data
         )
         tx.commit()
+
+
+@contextmanager
+def floor_refusals_audited(
+    uow: UnitOfWork, env: Env, *, actor: Principal, subject: str
+) -> Iterator[None]:
+    """A separation-of-duties refusal is recorded (in its own commit) before it is raised."""
+    try:
+        yield
+    except SeparationOfDuties as exc:
+        refuse(
+            uow,
+            env,
+            principal=actor,
+            subject=subject,
+            slug="separation-of-duties",
+            data={"floor_item": exc.floor_item, "detail": exc.detail},
+        )
+        raise

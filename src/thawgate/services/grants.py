@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
 from thawgate.adapters.db.uow import UnitOfWork
-from thawgate.domain.errors import Conflict, NotFound, SeparationOfDuties
+from thawgate.domain.errors import Conflict, NotFound
 from thawgate.domain.grants import Grant, check_grantable
 from thawgate.domain.model import Principal
 from thawgate.policy.authz import SystemResource
 from thawgate.services.approval_backing import void_for_principal
-from thawgate.services.env import Env, authorize, refuse
+from thawgate.services.env import Env, authorize, floor_refusals_audited
 
 GRANTS = SystemResource("grants")
 
@@ -241,21 +240,11 @@ def load_for(uow: UnitOfWork, env: Env, *, actor: Principal, action: str, grant_
     return _load(uow, grant_id)
 
 
-@contextmanager
-def refusal_audited(uow: UnitOfWork, env: Env, *, actor: Principal, grant: Grant) -> Iterator[None]:
+def refusal_audited(
+    uow: UnitOfWork, env: Env, *, actor: Principal, grant: Grant
+) -> AbstractContextManager[None]:
     """A separation-of-duties refusal of a step on `grant` is audited before it is raised."""
-    try:
-        yield
-    except SeparationOfDuties as exc:
-        refuse(
-            uow,
-            env,
-            principal=actor,
-            subject=f"grant:{grant.id}",
-            slug="separation-of-duties",
-            data={"floor_item": exc.floor_item, "detail": exc.detail},
-        )
-        raise
+    return floor_refusals_audited(uow, env, actor=actor, subject=f"grant:{grant.id}")
 
 
 def _load(uow: UnitOfWork, grant_id: str) -> Grant:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.clauses import check_floor, open_clauses
-from thawgate.domain.errors import Conflict, NotFound, SeparationOfDuties, Stale
+from thawgate.domain.errors import Conflict, NotFound, Stale
 from thawgate.domain.model import Account, Principal
 from thawgate.domain.request import Evidence, Request
 from thawgate.policy.authz import RequestResource
 from thawgate.services import audit
 from thawgate.services.approval_backing import void_unbacked
 from thawgate.services.assess import Assessment, FactSource, Subject, assess
-from thawgate.services.env import Env, actor_of, authorize, refuse
+from thawgate.services.env import Env, actor_of, authorize, floor_refusals_audited
 
 
 def approve(
@@ -33,7 +32,7 @@ def approve(
             raise Conflict(f"request {request.id} is {request.status}, not pending_approval")
         now = env.clock()
         a = reassess(uow, env, request, approver=actor.id)
-        with _floor_refusals_audited(uow, env, actor, request):
+        with floor_refusals_audited(uow, env, actor=actor, subject=f"request:{request.id}"):
             check_floor(
                 approver=actor,
                 requester=request.requester,
@@ -57,7 +56,7 @@ def approve(
                 "its approvals were cleared"
             )
         void_unbacked(uow, env, request, actor=actor.id)  # floor item 8, before counting
-        with _floor_refusals_audited(uow, env, actor, request):
+        with floor_refusals_audited(uow, env, actor=actor, subject=f"request:{request.id}"):
             approval = request.add_approval(
                 approver=actor, placers=a.placers, comment=comment, now=now
             )
@@ -312,25 +311,6 @@ def _move(
         audit.request_event(uow, request, actor=actor.id, action=audit_action, at=now, extra=extra)
         uow.commit()
         return request
-
-
-@contextmanager
-def _floor_refusals_audited(
-    uow: UnitOfWork, env: Env, actor: Principal, request: Request
-) -> Iterator[None]:
-    """A separation-of-duties refusal is recorded (in its own commit) before it is raised."""
-    try:
-        yield
-    except SeparationOfDuties as exc:
-        refuse(
-            uow,
-            env,
-            principal=actor,
-            subject=f"request:{request.id}",
-            slug="separation-of-duties",
-            data={"floor_item": exc.floor_item, "detail": exc.detail},
-        )
-        raise
 
 
 def load_for_update(uow: UnitOfWork, request_id: str) -> Request:
