@@ -113,7 +113,9 @@ def crash_hooks(spec: str) -> dict[str, Callable[[], None]]:
 def build(settings: Settings | None = None, *, clock: Clock = utc_now) -> App:
     settings = settings or Settings()
     settings.check()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url, ping_after_idle_s=settings.db_ping_after_idle_seconds
+    )
     check_schema(settings, engine)
     packs, active = load_policies(engine)
     env = Env(

@@ -16,6 +16,8 @@ class Settings(BaseSettings):
 
     mode: Literal["development", "production"] = "development"
     database_url: str = "sqlite:///./thawgate.db"
+    # PostgreSQL: a pooled connection idle this long is pinged before reuse (0: every time).
+    db_ping_after_idle_seconds: float = 2.0
     policy_dir: Path = PROJECT_ROOT / "policies" / "default"
     migrations_dir: Path = PROJECT_ROOT / "migrations"
     token_ttl_hours: int = 8

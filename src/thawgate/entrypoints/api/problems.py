@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,6 +26,8 @@ PROBLEMS: dict[type[errors.DomainError], tuple[str, int, str]] = {
     errors.TooManyAttempts: ("too-many-attempts", 429, "Too many attempts"),
 }
 MEDIA_TYPE = "application/problem+json"
+RETRY_AFTER_S = 1  # what a 503 asks the client to wait: the pool reconnects on the next request
+log = logging.getLogger(__name__)
 
 
 def problem(slug: str, status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -35,6 +39,8 @@ def problem(slug: str, status: int, title: str, detail: str, **extra: Any) -> JS
         **extra,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -89,7 +95,19 @@ def _http(_request: Request, exc: Exception) -> JSONResponse:
     return problem(slug, exc.status_code, str(exc.detail), str(exc.detail))
 
 
+def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """The database dropped the connection or could not answer (a restart, a failover, a lock
+    it gave up on). The unit of work rolled back, so nothing was half done: retry."""
+    if not isinstance(exc, sa.exc.OperationalError):
+        raise exc
+    log.warning("database unavailable: %s", exc.orig)
+    return problem(
+        "unavailable", 503, "Service unavailable", "the database did not answer; retry shortly"
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, _domain)
+    app.add_exception_handler(sa.exc.OperationalError, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)
