@@ -270,6 +270,32 @@ def test_default_deny_names_nothing(authorizer: Authorizer) -> None:
     assert decision.explain() == "no policy permits this"
 
 
+def test_remembered_decisions_follow_every_attribute(authorizer: Authorizer) -> None:
+    """Decisions are remembered per (action, entities): asking again is answered from memory,
+    and a principal who loses a role, leaves, or is deactivated is decided afresh."""
+    fresh = Authorizer.from_directory(POLICY_DIR)
+    reviewer = make_actor(id="rv-9", team="fraud_risk", roles=frozenset({"fraud_reviewer"}))
+    audit = SystemResource("audit")
+
+    first = fresh.authorize(reviewer, "read_audit", audit)
+    again = fresh.authorize(reviewer, "read_audit", audit)
+    stripped = fresh.authorize(make_actor(id="rv-9", team="fraud_risk"), "read_audit", audit)
+    inactive = fresh.authorize(
+        make_actor(id="rv-9", team="fraud_risk", roles=reviewer.roles, active=False),
+        "read_audit",
+        audit,
+    )
+
+    assert first.allowed
+    assert again == first
+    assert not stripped.allowed
+    assert not inactive.allowed
+    assert "inactive-principal" in inactive.policy_ids
+    assert fresh._decide_json.cache_info().hits == 1  # only the repeated question
+    assert fresh.authorize(reviewer, "read_audit", audit) == first
+    assert fresh._decide_json.cache_info().hits == 2
+
+
 # --- batches --------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ Decisions name the deciding policies by their ``@id`` annotations, never by ceda
 
 from __future__ import annotations
 
+import functools
 import json
 import pathlib
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import yaml
 
 SCHEMA_FILE: Final = "schema.cedarschema"
 POLICY_FILE: Final = "authz.cedar"
+DECISION_CACHE_SIZE: Final = 4096  # remembered decisions per policy set
 
 ACTIONS: Final = frozenset({
     # on a Request
@@ -307,6 +309,10 @@ class Authorizer:
         self._policy_ids = policy_ids
         self._by_action = by_action or {}
         self.roles_by_policy = {}
+        # A decision is a pure function of the policies (fixed for this instance), the action and
+        # the entities, which carry every attribute a policy can read; Cedar re-reads the policy
+        # set on every call, so repeated questions are answered from memory.
+        self._decide_json = functools.lru_cache(maxsize=DECISION_CACHE_SIZE)(self._decide_text)
 
     @classmethod
     def from_directory(cls, path: pathlib.Path) -> Authorizer:
@@ -349,7 +355,7 @@ class Authorizer:
             entities_json = json.dumps(entities)
         except (TypeError, ValueError) as exc:
             return _error_decision(str(exc))
-        return self._decide(request, entities_json, action)
+        return self._decide_json(json.dumps(request), entities_json, action)
 
     def authorize_many(self, items: list[tuple[Actor, str, Resource]]) -> list[AuthzDecision]:
         """Decide many requests in one Cedar batch; same answers as authorize() one by one."""
@@ -373,6 +379,9 @@ class Authorizer:
             # One bad entity fails the whole shared set: find out which items it really concerns.
             return [self.authorize(*item) for item in items]
         return decisions
+
+    def _decide_text(self, request_json: str, entities_json: str, action: str) -> AuthzDecision:
+        return self._decide(json.loads(request_json), entities_json, action)
 
     def _decide(self, request: _Json, entities_json: str, action: str = "") -> AuthzDecision:
         """Evaluate a prepared Cedar request against raw entities JSON (schema-validated)."""
