@@ -93,6 +93,29 @@ def test_a_role_is_not_usable_after_its_expiry(org: App, clock: Clock) -> None:
     assert count_rows(org, "SELECT count(*) FROM grants WHERE status = 'expired'") == 1
 
 
+def test_a_token_brings_every_active_grant_and_no_other(org: App, clock: Clock) -> None:
+    """The API's token lookup (one statement, read-only) sums load-file roles and grants."""
+    grant_role(org, "newbie", "fraud_reviewer", days=3)
+    grant_role(org, "newbie", "auditor", days=10)
+    revoked = grant_role(org, "newbie", "legal_reviewer")
+    grants.revoke(org.uow(), org.env, actor=caller(org, "abe"), grant_id=revoked.id, comment="x")
+    token = identity.issue_token(org.uow(), org.env, principal_id="newbie", ttl=timedelta(days=5))
+    grant_role(org, "alice", "auditor")
+    alice = identity.issue_token(org.uow(), org.env, principal_id="alice", ttl=timedelta(days=1))
+
+    def roles() -> frozenset[str]:
+        return identity.authenticate(org.uow(readonly=True), org.env, token).roles
+
+    assert roles() == frozenset({"fraud_reviewer", "auditor"})
+    both = identity.authenticate(org.uow(readonly=True), org.env, alice).roles
+    assert both == frozenset({"requester", "auditor"})  # the load file's and the grant's
+    clock.advance(days=4)
+    assert roles() == frozenset({"auditor"})
+    clock.advance(days=2)
+    with pytest.raises(Unauthenticated, match="expired"):
+        roles()
+
+
 def test_an_approval_right_after_revocation_is_refused(org: App) -> None:
     g = grant_role(org, "newbie", "fraud_reviewer")
     r = submit(org, "alice", "A1", ["r-ato"])

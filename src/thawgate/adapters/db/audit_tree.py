@@ -12,12 +12,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
-from typing import Any, TypeAlias, cast
+from typing import Any, TypeAlias
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from thawgate.adapters.db.snapshot import pg_driver, statement_snapshot
 from thawgate.adapters.db.tables import audit_checkpoints, audit_events, audit_head, audit_nodes
 from thawgate.domain import merkle
 from thawgate.domain.audit_event import canonical_at, canonical_event, canonical_json
@@ -101,10 +101,9 @@ class AuditTree:
         stored nodes the proof needs at that size (all of them, when the size is valid).
 
         On PostgreSQL this is one statement, which reads the siblings of the leaf's ancestors and
-        the tree's right edge at that size, a superset of any proof's nodes; and when it is the
-        first of its transaction, it runs outside one: it reads rows that never change once
-        written (appends only), and one statement sees one snapshot. That saves the BEGIN and
-        ROLLBACK round trips, which cost more than the proof itself."""
+        the tree's right edge at that size, a superset of any proof's nodes; in a read-only unit
+        of work it runs without BEGIN and ROLLBACK (adapters/db/snapshot.py), round trips that
+        cost more than the proof itself."""
         if self.conn.dialect.name == "postgresql":
             return self._pg_inclusion_read(seq, size)
         head = int(self.conn.execute(sa.select(audit_head.c.next_seq)).scalar_one())
@@ -119,19 +118,12 @@ class AuditTree:
     def _pg_inclusion_read(
         self, seq: int, size: int | None
     ) -> tuple[int, int, dict[merkle.NodeKey, bytes]]:
-        driver = _pg_driver(self.conn)
-        untouched = not driver.autocommit and driver.info.transaction_status == _PG_IDLE
-        if untouched:
-            driver.autocommit = True  # as SQLAlchemy's own pre-ping does, and restored below
-        try:
-            cursor = driver.cursor(binary=True)
+        with statement_snapshot(self.conn):
+            cursor = pg_driver(self.conn).cursor(binary=True)
             try:
                 rows = cursor.execute(_PG_INCLUSION_SQL, (size, seq)).fetchall()
             finally:
                 cursor.close()
-        finally:
-            if untouched and not driver.closed:
-                driver.autocommit = False
         head, tree_size = int(rows[0][0]), int(rows[0][1])
         nodes = {(lv, p): h for _, _, lv, p, h in rows if lv is not None}
         return head, tree_size, nodes
@@ -159,7 +151,7 @@ class AuditTree:
         if self.conn.dialect.name != "postgresql":
             return None
         runs: dict[int, tuple[int, bytes]] = {}
-        cursor = _pg_driver(self.conn).cursor(binary=True)
+        cursor = pg_driver(self.conn).cursor(binary=True)
         try:
             level = 1
             while (1 << level) <= end:
@@ -271,7 +263,6 @@ def sql(conn: sa.Connection, text: str) -> str:
     return text if conn.dialect.paramstyle == "qmark" else text.replace("?", "%s")
 
 
-_PG_IDLE = psycopg.pq.TransactionStatus.IDLE
 # The head, the tree size to prove against, and the nodes an inclusion proof of a leaf can
 # need in a tree of that size: the siblings of the leaf's ancestors, (level, (seq >> level) xor 1),
 # that lie within the tree, and the complete subtrees along its right edge, one per bit set in
@@ -371,7 +362,7 @@ def _sqlite_events(conn: sa.Connection, start: int, end: int) -> list[StoredEven
 
 
 def _postgres_events(conn: sa.Connection, start: int, end: int) -> list[StoredEvent]:
-    cursor = _pg_driver(conn).cursor(binary=True)  # bytea as raw bytes
+    cursor = pg_driver(conn).cursor(binary=True)  # bytea as raw bytes
     try:
         rows = cursor.execute(_PG_EVENTS_SQL, (start, end)).fetchall()
         (leaf_string,) = cursor.execute(_PG_LEAF_STRING_SQL, (start, end)).fetchone() or (None,)
@@ -408,14 +399,6 @@ def _recanonical_event(seq: int, body: bytes) -> bytes:
         )
     except (ValueError, KeyError, TypeError):
         return body  # hashed as it stands, and so reported
-
-
-def _pg_driver(conn: sa.Connection) -> psycopg.Connection[Any]:
-    """psycopg's own connection: its binary protocol gives bytea as bytes, undecoded."""
-    driver = conn.connection.driver_connection
-    if driver is None:  # pragma: no cover  # a connection in use is never detached
-        raise RuntimeError("the database connection is closed")
-    return cast("psycopg.Connection[Any]", driver)
 
 
 def _fetch(conn: sa.Connection, query: str, start: int, end: int) -> Sequence[Any]:

@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from thawgate.adapters.db.grants_repo import GrantRepository
-from thawgate.adapters.db.tables import api_tokens, principals
+from thawgate.adapters.db.snapshot import statement_snapshot
+from thawgate.adapters.db.tables import api_tokens, grants, principals
 from thawgate.domain.grants import with_roles
 from thawgate.domain.model import Principal
 
@@ -81,13 +82,15 @@ class PrincipalRepository:
         )
 
     def by_token(self, token_sha256: str, now: datetime) -> Principal | None:
-        q = (
-            sa.select(principals)
-            .join(api_tokens, api_tokens.c.principal_id == principals.c.id)
-            .where(api_tokens.c.token_sha256 == token_sha256, api_tokens.c.expires_at > now)
-        )
-        row = self.conn.execute(q).first()
-        return None if row is None else self._effective([_principal(row)], now)[0]
+        """The token's principal with its effective roles. Every API call asks this, so it is
+        one statement, built once, and run without a transaction of its own (snapshot.py)."""
+        with statement_snapshot(self.conn):
+            rows = self.conn.execute(_BY_TOKEN, {"token": token_sha256, "now": now}).all()
+        if not rows:
+            return None
+        found = _principal(rows[0])
+        granted = {row.granted_role for row in rows if row.granted_role is not None}
+        return with_roles(found, found.roles | granted) if granted else found
 
     def delete_token(self, token_sha256: str) -> None:
         self.conn.execute(sa.delete(api_tokens).where(api_tokens.c.token_sha256 == token_sha256))
@@ -103,6 +106,25 @@ class PrincipalRepository:
             _principal(r)
             for r in self.conn.execute(sa.select(principals).order_by(principals.c.id))
         ]
+
+
+# The token's principal, one row per active, unexpired grant (or one row with none).
+_BY_TOKEN = (
+    sa.select(principals, grants.c.role.label("granted_role"))
+    .join(api_tokens, api_tokens.c.principal_id == principals.c.id)
+    .outerjoin(
+        grants,
+        sa.and_(
+            grants.c.principal_id == principals.c.id,
+            grants.c.status == "active",
+            grants.c.expires_at > sa.bindparam("now"),
+        ),
+    )
+    .where(
+        api_tokens.c.token_sha256 == sa.bindparam("token"),
+        api_tokens.c.expires_at > sa.bindparam("now"),
+    )
+)
 
 
 def _principal(row: Any) -> Principal:
