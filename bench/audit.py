@@ -4,7 +4,8 @@
   `AuditRepository.append` as the services call it, many events to a transaction, then
   `append_many`, and, for scale, one event per transaction with its commit;
 - `thawgate audit verify` of 1,000,000 events (<= 10 s), on the database and on an export;
-- an inclusion proof at 1,000,000 events (<= 1 ms): read the nodes, hash the proof.
+- an inclusion proof at 1,000,000 events (<= 1 ms): read the nodes, hash the proof; and, for
+  scale, the whole round trip of `GET /v1/audit/proof/inclusion` to a real `thawgate serve`.
 
 The events are a mix shaped like Thawgate's own: a third request events (decision, rules, risk
 score, digest), two thirds small restriction and binding events.
@@ -25,7 +26,9 @@ import argparse
 import os
 import random
 import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-import sqlalchemy as sa  # noqa: E402  # after the path set-up above
+import httpx  # noqa: E402  # after the path set-up above
+import sqlalchemy as sa  # noqa: E402
 
 from thawgate import bootstrap  # noqa: E402
 from thawgate.adapters.audit.export_dir import ExportReader, ExportWriter  # noqa: E402
@@ -57,7 +61,7 @@ from thawgate.domain.checkpoint import Checkpoint  # noqa: E402
 from thawgate.domain.log_verifier import Report  # noqa: E402
 from thawgate.domain.model import Principal  # noqa: E402
 from thawgate.policy.authz import Authorizer  # noqa: E402
-from thawgate.services import audit_log, audit_verify  # noqa: E402
+from thawgate.services import audit_log, audit_verify, identity, loader  # noqa: E402
 from thawgate.services.env import Env  # noqa: E402
 
 ORIGIN = "bench.thawgate/audit"
@@ -223,10 +227,11 @@ def _checkpoint_at(
 
 
 def bench_inclusion(engine: sa.Engine, *, runs: int = 2_000) -> None:
-    """Median and p99 of one proof at the latest checkpoint's size: as `GET
-    /v1/audit/proof/inclusion` serves it (Cedar's authorization, a unit of work of its own, the
-    read, the proof), and inside an open read transaction (the read and the proof alone). Every
-    proof is then checked against the checkpoint's root."""
+    """Median and p99 of one proof at the latest checkpoint's size: the service call that `GET
+    /v1/audit/proof/inclusion` makes (Cedar's authorization, a unit of work of its own with its
+    pool checkout, the read, the proof), and the read and the proof alone, on one connection
+    held throughout. Every proof is then checked against the checkpoint's root. Last, for scale,
+    the whole HTTP round trip."""
     env = Env(
         authorizer=Authorizer.from_directory(Settings().policy_dir),
         policies={},
@@ -259,8 +264,8 @@ def bench_inclusion(engine: sa.Engine, *, runs: int = 2_000) -> None:
     samples_leaves: list[tuple[int, list[bytes]]] = []
     with UnitOfWork(engine, readonly=True) as shared:
         for label, once in (
-            ("as GET /v1/audit/proof/inclusion serves it", as_the_route_serves_it),
-            ("inside an open transaction", lambda: inside(shared)),
+            ("the service call of GET /v1/audit/proof/inclusion", as_the_route_serves_it),
+            ("the read and the proof alone", lambda: inside(shared)),
         ):
             samples = []
             for i in range(runs + 200):
@@ -278,6 +283,71 @@ def bench_inclusion(engine: sa.Engine, *, runs: int = 2_000) -> None:
         leaves = shared.audit.tree.nodes((0, seq) for seq, _ in samples_leaves)
     for seq, proof in samples_leaves:  # outside the timing: the served proofs verify
         checked(seq, proof, leaves[(0, seq)])
+    over_http(engine, env, size, dice, runs=runs)
+
+
+def over_http(engine: sa.Engine, env: Env, size: int, dice: random.Random, *, runs: int) -> None:
+    """The round trip a client sees: `thawgate serve` (uvicorn, one process, no worker) on this
+    log, a keep-alive connection, a bearer token (looked up and Cedar-checked per request)."""
+    url = engine.url.render_as_string(hide_password=False)
+    loader.load_world(
+        UnitOfWork(engine),
+        env,
+        {"principals": [{"id": "bench-auditor", "team": "compliance", "roles": ["auditor"]}]},
+    )
+    token = identity.issue_token(
+        UnitOfWork(engine), env, principal_id="bench-auditor", ttl=timedelta(hours=1)
+    )
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603  # our own CLI
+        [
+            str(Path(sys.executable).with_name("thawgate")),
+            "serve",
+            "--no-worker",
+            "--port",
+            str(port),
+        ],
+        env={**os.environ, "THAWGATE_DATABASE_URL": url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+            _wait_up(client, server)
+            samples = []
+            for i in range(runs + 200):
+                seq = dice.randrange(size)
+                began = time.perf_counter_ns()
+                reply = client.get("/v1/audit/proof/inclusion", params={"seq": seq})
+                if i >= 200:
+                    samples.append((time.perf_counter_ns() - began) / 1e6)
+                if reply.status_code != 200 or reply.json()["tree_size"] != size:
+                    raise SystemExit(f"GET /v1/audit/proof/inclusion answered {reply.text}")
+        median, p99 = statistics.median(samples), sorted(samples)[int(len(samples) * 0.99)]
+        line(f"inclusion proof at {size:,}, over HTTP (for scale)", f"{median:.3f} / {p99:.3f} ms")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_up(client: httpx.Client, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"thawgate serve exited {server.returncode}")
+        try:
+            if client.get("/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit("thawgate serve did not answer /healthz in 30 s")
 
 
 def main() -> None:
