@@ -77,8 +77,8 @@ clean: ## remove the venv, tool caches and the local thawgate.db
 
 I18N_DIR := src/thawgate/entrypoints/web/translations
 
-i18n: $(STAMP) ## extract the console's strings, update the zh_CN catalog, compile it
-	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --sort-output --omit-header -o $(I18N_DIR)/messages.pot .
+i18n: $(STAMP) ## extract the console's strings (and the risk sentences), update the zh_CN catalog, compile it
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location --sort-output --omit-header -o $(I18N_DIR)/messages.pot .
 	$(BIN)/pybabel update -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) -l zh_CN --no-fuzzy-matching
 	$(BIN)/pybabel compile -d $(I18N_DIR) -l zh_CN --statistics
 

@@ -78,19 +78,20 @@ def world(now: datetime) -> dict[str, Any]:
                     }
                     for d in (200, 20, 3)
                 ]
-                # acct-1 was just logged into from a new device in a new country: risk factors
-                # fire on its thaw, for the reviewer to see.
+                # acct-1 and acct-3 were just logged into from a new device in a new country:
+                # risk factors fire on their thaws, for the reviewer to see (acct-3 in Chinese).
+                # Each from its own device and IP: a shared one would link the two accounts.
                 + (
                     [
                         {
                             "type": "login",
                             "at": at(timedelta(hours=2)),
-                            "ip": "203.0.113.9",
+                            "ip": f"203.0.113.{n}",
                             "country": "BR",
-                            "device": "d-new",
+                            "device": f"d-new-{aid}",
                         }
                     ]
-                    if aid == "acct-1"
+                    if aid in ("acct-1", "acct-3")
                     else []
                 ),
             }

@@ -141,6 +141,10 @@ def test_the_detail_page_in_chinese(page: Page, console: Console) -> None:
     login(reviewer, console, "finn")  # Accept-Language zh-CN: Chinese without the switch
     reviewer.goto(console.url(f"/requests/{rid}"))
     expect(reviewer.get_by_test_id("risk")).to_contain_text("风险评分")
+    expect(reviewer.locator("[data-factor=new_device_24h]")).to_contain_text(
+        "近 24 小时内有来自从未出现过的设备的登录。"
+    )
+    expect(reviewer.locator("[data-rule=ato-thaw]")).to_contain_text("盗号冻结需要新近的活体检测")
     screenshot(reviewer, "detail-zh")
 
 

@@ -9,6 +9,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from thawgate.domain import risk
+from thawgate.domain.decision import Decision, RiskFactor
 from thawgate.entrypoints.web import i18n
 
 WEB = Path(i18n.__file__).parent
@@ -22,10 +24,21 @@ def source_strings() -> set[str]:
     return {message for _file, _line, message, _comments, _context in found if message}
 
 
+def risk_templates() -> set[str]:
+    found = extract_from_dir(
+        str(Path(risk.__file__).parent),
+        [("risk.py", "python")],
+        keywords={"N_": None},
+    )
+    return {message for _file, _line, message, _comments, _context in found if message}
+
+
 def test_every_source_string_is_translated() -> None:
     catalog = read_po(PO.open("rb"))
     translated = {m.id: m.string for m in catalog if m.id}
-    strings = source_strings()
+    templates = risk_templates()
+    assert len(templates) >= len(risk.FACTORS)  # one or two sentences a factor
+    strings = source_strings() | templates
     assert len(strings) > 150  # the extraction really read the templates
     missing = sorted(s for s in strings if not translated.get(s))
     assert missing == [], f"run `make i18n` and translate: {missing}"
@@ -37,6 +50,62 @@ def test_placeholders_survive_translation() -> None:
             names = {p.split(")")[0] for p in m.id.split("%(")[1:]}
             for name in names:
                 assert f"%({name})s" in m.string, (m.id, m.string)
+
+
+def test_every_risk_sentence_reads_in_chinese_with_its_numbers() -> None:
+    everything = risk.RiskFacts(
+        account_age_days=3,
+        credential_changes_7d=2,
+        sim_or_phone_changes_7d=1,
+        sim_swaps_7d=1,
+        new_device_logins_24h=1,
+        new_country_logins_24h=1,
+        new_country_logins_7d=2,
+        withdrawal_addresses_added_7d=1,
+        other_restrictions_90d=4,
+        earlier_thaws=5,
+        evidence_age_hours=61,
+        youngest_target_age_minutes=7,
+        prior_rejected_or_withdrawn_30d=2,
+        requester_today=20,
+        requester_30d=45,
+        off_hours=True,
+        linked_restricted_accounts=3,
+        days_since_login=88,
+        pair_approvals_30d=9,
+        requester_approved_30d=11,
+        requester_approvers_30d=3,
+    )
+    fired = risk.score(everything, dict.fromkeys(risk.FACTORS, 1)).factors
+    assert len(fired) == len(risk.FACTORS)
+    chinese = i18n.gettext_for("zh_CN")
+    for factor in fired:
+        english, translated = factor.sentence(lambda t: t), factor.sentence(chinese)
+        assert english == factor.detail
+        assert translated != english, factor.name
+        for _name, value in factor.args:
+            shown = f"{value:.1f}" if isinstance(value, float) else str(value)
+            assert shown in english
+            assert shown in translated, (factor.name, translated)
+    by_name = {f.name: f.sentence(chinese) for f in fired}
+    assert by_name["requester_volume"] == "申请人今天提交了 20 个申请\uff0c而平时每天约 1.5 个。"
+
+
+def test_a_decision_keeps_what_its_sentences_were_written_from() -> None:
+    factor = RiskFactor("earlier_thaws", 10, "Thawed 2 times before.", "Thawed {n} times before.",
+                        (("n", 2),))  # fmt: skip
+    stored = {"outcome": "review", "policy_version": "v1", "risk": {"score": 10, "factors": [
+        {"name": "earlier_thaws", "points": 10, "detail": factor.detail,
+         "template": factor.template, "args": {"n": 2}}]}}  # fmt: skip
+    decision = Decision.from_dict(stored)
+    assert decision.risk.factors == (factor,)
+    assert Decision.from_dict(decision.as_dict()) == decision  # the round trip keeps them
+    chinese = i18n.gettext_for("zh_CN")
+    assert decision.risk.factors[0].sentence(chinese) == "此前已解冻 2 次。"
+    older = RiskFactor("earlier_thaws", 10, "Thawed 2 times before.")  # stored before templates
+    assert older.sentence(chinese) == "Thawed 2 times before."
+    broken = RiskFactor("earlier_thaws", 10, "Thawed 2 times before.", "Thawed {m} times.")
+    assert broken.sentence(chinese) == "Thawed 2 times before."  # never a crash
 
 
 def test_the_compiled_catalog_matches_the_po_file() -> None:

@@ -557,6 +557,10 @@ LOAD_ERRORS: list[Any] = [
         "duration_hours",
         id="plan-without-duration",
     ),
+    pytest.param("ato-thaw", {"messages": "中文"}, "map a locale", id="messages-not-a-map"),
+    pytest.param("ato-thaw", {"messages": {"chinese": "x"}}, "not a locale", id="messages-locale"),
+    pytest.param("ato-thaw", {"messages": {"zh_CN": " "}}, "non-empty", id="messages-empty"),
+    pytest.param("ato-thaw", {"messages": {"zh_CN": 7}}, "non-empty", id="messages-number"),
 ]
 
 
@@ -571,6 +575,17 @@ def test_load_error_names_the_rule(rule_id: str, changes: dict[str, Any], fragme
 def test_the_shipped_pack_round_trips_through_the_mutator() -> None:
     """Guards the load-error cases: with no change, the shipped pack loads."""
     assert len(RequestPolicy.load(mutated("risk-rule")).rules) == len(default_policy().rules)
+
+
+def test_a_fired_rule_reads_in_the_packs_languages() -> None:
+    pack = default_policy()
+    hit = next(h for h in decide(thaw("ATO_SUSPECTED")).rules if h.id == "ato-thaw")
+    assert pack.message_in(hit, "zh_CN") == "盗号冻结需要新近的活体检测和一名反欺诈审核人"
+    assert pack.message_in(hit, "en") == hit.message  # no English override: as fired
+    assert pack.message_in(hit, "fr") == hit.message
+    assert all(rule.messages.get("zh_CN") for rule in pack.rules)  # the whole shipped pack
+    bare = RequestPolicy.load(mutated("ato-thaw", messages=None))
+    assert bare.message_in(hit, "zh_CN") == hit.message
 
 
 def test_duplicate_rule_ids_are_refused() -> None:

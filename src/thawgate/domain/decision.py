@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -33,11 +34,29 @@ class EvidenceRequirement:
         return "|".join(self.types)
 
 
+SentenceArg = int | float | str
+
+
 @dataclass(frozen=True, slots=True)
 class RiskFactor:
+    """A fired factor. `detail` is its English sentence; `template` and `args` are what it was
+    written from (`template.format(**args)`), so a reader can show it in another language."""
+
     name: str
     points: int
     detail: str
+    template: str = ""
+    args: tuple[tuple[str, SentenceArg], ...] = ()
+
+    def sentence(self, translate: Callable[[str], str]) -> str:
+        """The sentence through `translate` (a gettext), or `detail` as stored when it predates
+        templates or the translation does not fit the arguments."""
+        if not self.template:
+            return self.detail
+        try:
+            return translate(self.template).format(**dict(self.args))
+        except (KeyError, IndexError, ValueError):
+            return self.detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +117,13 @@ class Decision:
             "risk": {
                 "score": self.risk.score,
                 "factors": [
-                    {"name": f.name, "points": f.points, "detail": f.detail}
+                    {
+                        "name": f.name,
+                        "points": f.points,
+                        "detail": f.detail,
+                        "template": f.template,
+                        "args": dict(f.args),
+                    }
                     for f in self.risk.factors
                 ],
             },
@@ -128,7 +153,13 @@ class Decision:
             risk=RiskScore(
                 score=_int(risk_dict.get("score", 0)),
                 factors=tuple(
-                    RiskFactor(str(f["name"]), _int(f["points"]), str(f["detail"]))
+                    RiskFactor(
+                        str(f["name"]),
+                        _int(f["points"]),
+                        str(f["detail"]),
+                        str(f.get("template", "")),
+                        _args(f.get("args")),
+                    )
                     for f in _dicts(risk_dict.get("factors"))
                 ),
             ),
@@ -191,6 +222,12 @@ def state_digest(targets: list[TargetState], decision: Decision) -> str:
 def _sha256_json(value: object) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _args(value: object) -> tuple[tuple[str, SentenceArg], ...]:
+    if not isinstance(value, dict):
+        return ()
+    return tuple((str(k), v) for k, v in value.items() if isinstance(v, int | float | str))
 
 
 def _dicts(value: object) -> list[dict[str, object]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from thawgate.domain.catalog import EventType
-from thawgate.domain.decision import RiskFactor, RiskScore
+from thawgate.domain.decision import RiskFactor, RiskScore, SentenceArg
 from thawgate.domain.model import AccountEvent
 
 DAY = timedelta(days=1)
@@ -53,112 +53,149 @@ class RiskFacts:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
-FactorFn = Callable[[RiskFacts], tuple[bool, str]]
+# A factor's sentence: a template and its arguments. Templates are marked N_ so that `make i18n`
+# puts them in the console's catalog; the decision keeps both (decision.RiskFactor).
+Sentence = tuple[str, dict[str, SentenceArg]]
+FactorFn = Callable[[RiskFacts], tuple[bool, Sentence]]
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many.format(n=n)
+def N_(template: str) -> str:  # the gettext convention for "translate later"
+    return template
+
+
+def _say(template: str, **args: SentenceArg) -> Sentence:
+    return template, args
+
+
+def _count(n: int, one: str, many: str) -> Sentence:
+    return (one, {}) if n == 1 else (many, {"n": n})
 
 
 FACTORS: dict[str, FactorFn] = {
     "young_account": lambda f: (
         f.account_age_days < 30,
-        f"The account is {f.account_age_days} days old.",
+        _say(N_("The account is {days} days old."), days=f.account_age_days),
     ),
     "credential_change_7d": lambda f: (
         f.credential_changes_7d > 0,
         _count(
             f.credential_changes_7d,
-            "A credential or password changed in the last 7 days.",
-            "{n} credential or password changes in the last 7 days.",
+            N_("A credential or password changed in the last 7 days."),
+            N_("{n} credential or password changes in the last 7 days."),
         ),
     ),
     "sim_swap_or_phone_change_7d": lambda f: (
         f.sim_or_phone_changes_7d > 0,
-        "A SIM swap or phone-number change in the last 7 days.",
+        _say(N_("A SIM swap or phone-number change in the last 7 days.")),
     ),
     "sim_swap_7d": lambda f: (
         f.sim_swaps_7d > 0,
-        "The carrier reported a SIM swap in the last 7 days.",
+        _say(N_("The carrier reported a SIM swap in the last 7 days.")),
     ),
     "new_device_24h": lambda f: (
         f.new_device_logins_24h > 0,
-        "A login from a device never seen before, in the last 24 hours.",
+        _say(N_("A login from a device never seen before, in the last 24 hours.")),
     ),
     "new_country_24h": lambda f: (
         f.new_country_logins_24h > 0,
-        "A login from a country never seen before, in the last 24 hours.",
+        _say(N_("A login from a country never seen before, in the last 24 hours.")),
     ),
     "new_country_7d": lambda f: (
         f.new_country_logins_7d > f.new_country_logins_24h,
-        "A login from a new country earlier this week.",
+        _say(N_("A login from a new country earlier this week.")),
     ),
     "withdrawal_address_added_7d": lambda f: (
         f.withdrawal_addresses_added_7d > 0,
-        "A withdrawal address was added in the last 7 days.",
+        _say(N_("A withdrawal address was added in the last 7 days.")),
     ),
     "restrictions_90d": lambda f: (
         f.other_restrictions_90d > 0,
         _count(
             f.other_restrictions_90d,
-            "Another restriction was placed on the account in the last 90 days.",
-            "{n} other restrictions were placed on the account in the last 90 days.",
+            N_("Another restriction was placed on the account in the last 90 days."),
+            N_("{n} other restrictions were placed on the account in the last 90 days."),
         ),
     ),
     "earlier_thaws": lambda f: (
         f.earlier_thaws > 0,
-        _count(f.earlier_thaws, "The account was thawed before.", "Thawed {n} times before."),
+        _count(
+            f.earlier_thaws, N_("The account was thawed before."), N_("Thawed {n} times before.")
+        ),
     ),
     "linked_restricted": lambda f: (
         f.linked_restricted_accounts > 0,
         _count(
             f.linked_restricted_accounts,
-            "A linked account (shared device or IP) is under an active restriction.",
-            "{n} linked accounts (shared device or IP) are under an active restriction.",
+            N_("A linked account (shared device or IP) is under an active restriction."),
+            N_("{n} linked accounts (shared device or IP) are under an active restriction."),
         ),
     ),
     "stale_evidence": lambda f: (
         f.evidence_age_hours > 48,
-        f"The newest evidence is {f.evidence_age_hours} hours old.",
+        _say(N_("The newest evidence is {hours} hours old."), hours=f.evidence_age_hours),
     ),
     "fresh_restriction": lambda f: (
         f.youngest_target_age_minutes < 60,
-        f"The restriction was placed {f.youngest_target_age_minutes} minutes ago.",
+        _say(
+            N_("The restriction was placed {minutes} minutes ago."),
+            minutes=f.youngest_target_age_minutes,
+        ),
     ),
     "prior_rejections": lambda f: (
         f.prior_rejected_or_withdrawn_30d > 0,
         _count(
             f.prior_rejected_or_withdrawn_30d,
-            "An earlier request on this account was rejected or withdrawn (30 days).",
-            "{n} earlier requests on this account were rejected or withdrawn (30 days).",
+            N_("An earlier request on this account was rejected or withdrawn (30 days)."),
+            N_("{n} earlier requests on this account were rejected or withdrawn (30 days)."),
         ),
     ),
     "requester_volume": lambda f: (
         f.requester_today >= 5 and f.requester_today * 30 > 3 * max(f.requester_30d, 30),
-        f"The requester filed {f.requester_today} requests today against a usual "
-        f"{f.requester_30d / 30:.1f} a day.",
+        _say(
+            N_("The requester filed {today} requests today against a usual {usual:.1f} a day."),
+            today=f.requester_today,
+            usual=f.requester_30d / 30,
+        ),
     ),
-    "off_hours": lambda f: (f.off_hours, "Submitted outside the requester's usual hours."),
+    "off_hours": lambda f: (
+        f.off_hours,
+        _say(N_("Submitted outside the requester's usual hours.")),
+    ),
     "takeover_pattern": lambda f: (
         f.new_device_logins_24h > 0 and (f.credential_changes_7d + f.sim_or_phone_changes_7d) > 0,
-        "A new device in the last 24 hours and a credential, SIM or phone change this week: "
-        "the takeover pattern.",
+        _say(
+            N_(
+                "A new device in the last 24 hours and a credential, SIM or phone change this "
+                "week: the takeover pattern."
+            )
+        ),
     ),
     "linked_ring": lambda f: (
         f.linked_restricted_accounts >= RING_MIN,
-        f"{f.linked_restricted_accounts} restricted accounts share a device or IP with this one: "
-        "a ring.",
+        _say(
+            N_("{n} restricted accounts share a device or IP with this one: a ring."),
+            n=f.linked_restricted_accounts,
+        ),
     ),
     "dormant_account": lambda f: (
         f.days_since_login >= DORMANT_DAYS,
-        f"No login for {f.days_since_login} days: the customer is not the one asking.",
+        _say(
+            N_("No login for {days} days: the customer is not the one asking."),
+            days=f.days_since_login,
+        ),
     ),
     "pair_recurrence": lambda f: (
         f.pair_approvals_30d >= PAIR_MIN
         and f.requester_approvers_30d >= PAIR_MIN_APPROVERS
         and f.pair_approvals_30d * 100 >= PAIR_SHARE_PCT * max(f.requester_approved_30d, 1),
-        f"This approver approved {f.pair_approvals_30d} of the requester's "
-        f"{f.requester_approved_30d} approved requests in the last 30 days.",
+        _say(
+            N_(
+                "This approver approved {pair} of the requester's {approved} approved requests "
+                "in the last 30 days."
+            ),
+            pair=f.pair_approvals_30d,
+            approved=f.requester_approved_30d,
+        ),
     ),
 }
 
@@ -170,9 +207,10 @@ def score(facts: RiskFacts, weights: Mapping[str, int]) -> RiskScore:
         points = weights.get(name, 0)
         if points <= 0:
             continue
-        fires, detail = fn(facts)
+        fires, (template, args) = fn(facts)
         if fires:
-            fired.append(RiskFactor(name=name, points=points, detail=detail))
+            detail = template.format(**args)
+            fired.append(RiskFactor(name, points, detail, template, tuple(args.items())))
     total = min(100, sum(f.points for f in fired))
     return RiskScore(score=total, factors=tuple(fired))
 

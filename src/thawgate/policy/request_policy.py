@@ -34,6 +34,7 @@ from thawgate.domain.errors import PolicyError
 from thawgate.domain.request import Evidence
 from thawgate.domain.risk import FACTORS, RiskFacts, score
 from thawgate.policy import monitoring
+from thawgate.policy.messages import parse_messages
 
 T = TypeVar("T")
 
@@ -50,7 +51,9 @@ FACT_TYPES: dict[str, Any] = {
     "target_count": cel.Type.INT,
 }
 _ENV = cel.NewEnv(variables=FACT_TYPES)
-_RULE_KEYS = {"id", "when", "effect", "message", "evidence", "approvals", "min_teams", "plan"}
+_RULE_KEYS = {
+    "id", "when", "effect", "message", "messages", "evidence", "approvals", "min_teams", "plan"
+}  # fmt: skip
 _RULE_KEYS |= {"auto_approve"}
 
 
@@ -113,6 +116,7 @@ class _Rule:
     when: _Condition
     effect: str
     message: str
+    messages: Mapping[str, str]  # the message in other languages, by locale (e.g. zh_CN)
     evidence: tuple[_Item[EvidenceRequirement], ...]
     approvals: tuple[_Item[Clause], ...]
     plan: tuple[_Item[tuple[PlanOp, ...]], ...]
@@ -147,6 +151,7 @@ class RequestPolicy:
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise PolicyError(f"rule ids must be unique: {', '.join(dupes)}")
+        self._translated = {r.id: r.messages for r in self.rules}
         # Every rule's condition in one CEL list: one evaluation instead of one per rule. Each
         # condition was type-checked alone above, so errors still name their rule.
         self._all_conditions = (
@@ -154,6 +159,10 @@ class RequestPolicy:
             if self.rules
             else None
         )
+
+    def message_in(self, hit: RuleHit, locale: str) -> str:
+        """A fired rule's message in `locale` where the pack gives one, else as fired."""
+        return self._translated.get(hit.id, {}).get(locale, hit.message)
 
     @classmethod
     def load(cls, document: str) -> RequestPolicy:
@@ -269,6 +278,7 @@ def _rule(raw: object, index: int) -> _Rule:
         when=_Condition(str(raw["when"]), where),
         effect=effect,
         message=str(raw["message"]).strip(),
+        messages=parse_messages(raw.get("messages"), where),
         evidence=tuple(_evidence_item(e, where) for e in _list(raw.get("evidence"), where)),
         approvals=tuple(
             _Item(_clause(a, where), _item_when(a, where))

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from thawgate.adapters.db.console_repo import SORTS, QueueFilter
+from thawgate.bootstrap import App
 from thawgate.domain.catalog import Reason
+from thawgate.domain.decision import RuleHit
 from thawgate.domain.errors import DomainError, Stale, ValidationFailed
 from thawgate.domain.need_to_know import REDACTED_REASON
 from thawgate.domain.request import Evidence
@@ -285,5 +287,14 @@ def show_detail(
         done=done,
         stale=isinstance(error, Stale),
         band_of=console_service.band_of,
+        rule_message=lambda hit: _rule_message(
+            app, view.request.decision.policy_version, hit, viewer.lang
+        ),
         **problem,
     )
+
+
+def _rule_message(app: App, version: str, hit: RuleHit, lang: str) -> str:
+    """A fired rule's message in the viewer's language, where the pack that decided gives one."""
+    pack = app.env.policies.get(version)
+    return hit.message if pack is None else pack.message_in(hit, lang)
