@@ -31,9 +31,14 @@ def session(console: Console, who: str) -> tuple[httpx.Client, str]:
     return client, found.group(1)
 
 
-def file_thaw(console: Console, account: str, restriction: str) -> str:
+def file_thaw(console: Console, account: str, restriction: str, *, evidence: bool = True) -> str:
     client, csrf = session(console, "vic")
     observed = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() - 3600))
+    proof = {
+        "evidence_type_0": "KYC_LIVENESS_PASS",
+        "evidence_reference_0": "kyc-9",
+        "evidence_observed_at_0": observed,
+    }
     done = client.post(
         "/requests/new",
         data={
@@ -42,9 +47,7 @@ def file_thaw(console: Console, account: str, restriction: str) -> str:
             "account_id": account,
             "targets": restriction,
             "justification": "verified on a call",
-            "evidence_type_0": "KYC_LIVENESS_PASS",
-            "evidence_reference_0": "kyc-9",
-            "evidence_observed_at_0": observed,
+            **(proof if evidence else {}),
         },
     )
     assert done.status_code == 303, done.text
@@ -64,6 +67,17 @@ def test_an_approval_of_a_state_the_reviewer_did_not_see_is_refused(console: Con
     assert 'name="state_digest" value="' in refused.text
     detail = client.get(f"/requests/{rid}")
     assert "pending approval" in detail.text
+
+
+def test_a_rejection_for_missing_evidence_reads_in_chinese(console: Console) -> None:
+    rid = file_thaw(console, "acct-6", "r-ato-6", evidence=False)
+    client, _ = session(console, "fay")
+    english = client.get(f"/requests/{rid}")
+    client.cookies.set("tg_lang", "zh_CN")
+    chinese = client.get(f"/requests/{rid}")
+
+    assert "missing or stale evidence: KYC_LIVENESS_PASS" in english.text
+    assert "缺少证据或证据已过期\uff1aKYC_LIVENESS_PASS" in chinese.text
 
 
 def test_an_approval_needs_a_comment(console: Console) -> None:

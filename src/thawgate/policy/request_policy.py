@@ -51,6 +51,7 @@ FACT_TYPES: dict[str, Any] = {
     "target_count": cel.Type.INT,
 }
 _ENV = cel.NewEnv(variables=FACT_TYPES)
+EVIDENCE_MISSING = "evidence-missing"  # the rule id of a rejection for missing or stale evidence
 _RULE_KEYS = {
     "id", "when", "effect", "message", "messages", "evidence", "approvals", "min_teams", "plan"
 }  # fmt: skip
@@ -206,7 +207,7 @@ class RequestPolicy:
         if missing:
             hits.append(
                 RuleHit(
-                    "evidence-missing", "reject", "missing or stale evidence: " + ", ".join(missing)
+                    EVIDENCE_MISSING, "reject", "missing or stale evidence: " + ", ".join(missing)
                 )
             )
             return self._decision("reject", hits, (), 0, required, tuple(missing), risk, plan)

@@ -11,12 +11,14 @@ from fastapi.responses import HTMLResponse, Response
 from thawgate.adapters.db.console_repo import SORTS, QueueFilter
 from thawgate.bootstrap import App
 from thawgate.domain.catalog import Reason
-from thawgate.domain.decision import RuleHit
+from thawgate.domain.decision import Decision, RuleHit
 from thawgate.domain.errors import DomainError, Stale, ValidationFailed
 from thawgate.domain.need_to_know import REDACTED_REASON
 from thawgate.domain.request import Evidence
+from thawgate.entrypoints.web import i18n
 from thawgate.entrypoints.web.context import Console, Viewer, observed_time, redirect
 from thawgate.entrypoints.web.refusals import refusal
+from thawgate.policy.request_policy import EVIDENCE_MISSING
 from thawgate.services import console as console_service
 from thawgate.services import queries, review
 
@@ -287,14 +289,18 @@ def show_detail(
         done=done,
         stale=isinstance(error, Stale),
         band_of=console_service.band_of,
-        rule_message=lambda hit: _rule_message(
-            app, view.request.decision.policy_version, hit, viewer.lang
-        ),
+        rule_message=lambda hit: _rule_message(app, view.request.decision, hit, viewer.lang),
         **problem,
     )
 
 
-def _rule_message(app: App, version: str, hit: RuleHit, lang: str) -> str:
-    """A fired rule's message in the viewer's language, where the pack that decided gives one."""
-    pack = app.env.policies.get(version)
+def _rule_message(app: App, decision: Decision, hit: RuleHit, lang: str) -> str:
+    """A fired rule's message in the viewer's language, where the pack that decided gives one
+    (the rejection for missing evidence is Thawgate's own, so the catalog has it)."""
+    if hit.id == EVIDENCE_MISSING and decision.missing_evidence:
+        _ = i18n.gettext_for(lang)
+        return _(
+            "missing or stale evidence: %(missing)s", missing=", ".join(decision.missing_evidence)
+        )
+    pack = app.env.policies.get(decision.policy_version)
     return hit.message if pack is None else pack.message_in(hit, lang)
