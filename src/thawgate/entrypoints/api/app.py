@@ -2,6 +2,7 @@
 # No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime.
 
 import base64
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
@@ -9,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from thawgate.bootstrap import App
 from thawgate.domain.errors import ValidationFailed
-from thawgate.domain.model import Principal
+from thawgate.domain.model import Principal, storable_time
 from thawgate.domain.need_to_know import redact_request
 from thawgate.domain.request import Request
 from thawgate.entrypoints import web
@@ -245,7 +246,8 @@ def _decode_cursor(cursor: str | None) -> tuple[str, str] | None:
         return None
     try:
         at, rid = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-    except (ValueError, UnicodeDecodeError):
+        storable_time(datetime.fromisoformat(at))  # the API writes `created_at` with a zone
+    except ValueError:  # also bad base64, bad UTF-8, no `|`, or not a time
         raise ValidationFailed("cursor: not a cursor this API issued", field="cursor") from None
     return at, rid
 
