@@ -152,6 +152,12 @@ def test_an_amount_may_be_a_json_number_as_in_the_load_file(
         assert response.status_code == 202, response.text
 
 
+def test_the_openapi_document_says_an_amount_may_be_a_number(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    kinds = {s.get("type") for s in schemas["EventIn"]["properties"]["amount_usd"]["anyOf"]}
+    assert {"string", "number"} <= kinds
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [

@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
 )
 
 from thawgate.domain.catalog import EventType, EvidenceType, Reason, Scope
@@ -128,7 +129,11 @@ class EventIn(_Body):
     ip: Annotated[str | None, _event_text("ip"), EventText] = None
     country: Annotated[str | None, _event_text("country"), EventText] = None
     device: Annotated[str | None, _event_text("device"), EventText] = None
-    amount_usd: Annotated[str | None, BeforeValidator(event_amount)] = None
+    amount_usd: Annotated[
+        str | None,
+        BeforeValidator(event_amount),
+        WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]}),
+    ] = None
     address: Annotated[str | None, _event_text("address"), EventText] = None
 
     def to_domain(self) -> AccountEvent:
