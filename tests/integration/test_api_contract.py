@@ -105,6 +105,15 @@ def test_a_forged_cursor_is_a_422(loaded: App, client: TestClient, inside: str) 
     assert problem(response, 422)["field"] == "cursor"
 
 
+def test_listing_by_an_unknown_status_is_a_422_not_an_empty_list(
+    loaded: App, client: TestClient
+) -> None:
+    fay = bearer(loaded, "fay")
+    assert problem(client.get("/v1/requests?status=pending", headers=fay), 422)["field"] == "status"
+    for status in ("pending_approval", "failed", "needs_info", "reverted"):
+        assert client.get(f"/v1/requests?status={status}", headers=fay).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("fields", "named"),
     [

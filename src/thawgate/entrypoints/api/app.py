@@ -12,7 +12,7 @@ from thawgate.bootstrap import App
 from thawgate.domain.errors import ValidationFailed
 from thawgate.domain.model import Principal, storable_time
 from thawgate.domain.need_to_know import redact_request
-from thawgate.domain.request import Request
+from thawgate.domain.request import STATUSES, Request
 from thawgate.entrypoints import web
 from thawgate.entrypoints.api import audit_routes, authority_routes, monitoring_routes, problems
 from thawgate.entrypoints.api.auth import principal_dependency
@@ -142,6 +142,10 @@ def _router(app: App) -> APIRouter:  # one closure per route, by design
         limit: Annotated[int, Query(ge=1, le=queries.LIST_MAX)] = 50,
         cursor: str | None = None,
     ) -> JSON:
+        if status is not None and status not in STATUSES:  # a typo is not an empty queue
+            raise ValidationFailed(
+                f"status: {status!r} is not one of {', '.join(sorted(STATUSES))}", field="status"
+            )
         items = queries.list_requests(
             app.uow(readonly=True),
             env,
