@@ -12,8 +12,10 @@ from tests.e2e.conftest import THAWGATE
 pytestmark = pytest.mark.e2e
 
 
-def _run(tmp: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "THAWGATE_DATABASE_URL": f"sqlite:///{tmp / 'cli.db'}"}
+def _run(
+    tmp: Path, *args: str, stdin: str = "", database: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "THAWGATE_DATABASE_URL": database or f"sqlite:///{tmp / 'cli.db'}"}
     return subprocess.run(  # noqa: S603  # our own CLI with fixed arguments
         [str(THAWGATE), *args],
         env=env,
@@ -115,3 +117,31 @@ def test_jobs_failed_lists_nothing_on_a_fresh_database(home: Path) -> None:
 def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
     line = _one_line_error(_run(tmp_path, "token", "issue", "alice"))
     assert "thawgate init" in line
+
+
+def test_loading_a_missing_file_is_one_line(home: Path) -> None:
+    result = _run(home, "load", str(home / "nowhere.yaml"))
+    assert "nowhere.yaml" in _one_line_error(result)
+    assert result.returncode == 2
+
+
+def test_a_ttl_beyond_the_calendar_is_one_line(home: Path) -> None:
+    for ttl in ("99999999999d", "9999999d"):
+        assert "ttl" in _one_line_error(_run(home, "token", "issue", "alice", "--ttl", ttl))
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "0", "-1"])
+def test_serve_refuses_a_port_out_of_range(home: Path, port: str) -> None:
+    """`--port 99999` used to listen on 34463 (99999 mod 65536) without a word."""
+    result = _run(home, "serve", "--no-worker", "--port", port)
+    assert "port" in _one_line_error(result)
+
+
+@pytest.mark.parametrize(
+    "database",
+    ["postgresql+psycopg://nobody@127.0.0.1:1/none", "nonsense://x", "sqlite:////no/such/dir/x.db"],
+)
+def test_a_database_that_cannot_be_used_is_one_line(tmp_path: Path, database: str) -> None:
+    for command in (["init"], ["token", "issue", "alice"]):
+        line = _one_line_error(_run(tmp_path, *command, database=database))
+        assert "database" in line.lower()

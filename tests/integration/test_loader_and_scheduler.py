@@ -82,6 +82,86 @@ def test_load_errors_name_the_bad_entry_and_write_nothing(
     assert count_rows(app, "SELECT count(*) FROM accounts") == 0
 
 
+def _account(aid: object, **fields: object) -> dict[str, object]:
+    return {"id": aid, "created_at": "2024-01-05T00:00:00Z", **fields}
+
+
+def _event(**fields: object) -> dict[str, object]:
+    return {"type": "withdrawal", "at": "2026-01-01T00:00:00Z", **fields}
+
+
+def _restriction(**fields: object) -> dict[str, object]:
+    return {
+        "id": "q",
+        "scope": "full",
+        "reason": "ATO_SUSPECTED",
+        "placed_by": "sec-bot",
+        "placed_at": "2026-01-02T00:00:00Z",
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("entry", "names"),
+    [
+        # a binding id another account already has (A1 holds b-totp)
+        ({"accounts": [_account("Z", bindings=[{"id": "b-totp", "type": "TOTP"}])]}, "b-totp"),
+        ({"accounts": [_account("Z", created_at="9999-12-31T23:59:59-12:00")]}, "created_at"),
+        ({"accounts": [_account("Z", events=[_event(device=["d-1"])])]}, "events[0].device"),
+        ({"accounts": [_account("Z", events=[_event(country=False)])]}, "events[0].country"),
+        ({"accounts": [_account("Z", events=[_event(ip="1" * 65)])]}, "events[0].ip"),
+        ({"accounts": [_account("Z", events=[_event(amount_usd="lots")])]}, "amount_usd"),
+        ({"accounts": [_account("Z", events=[_event(amount_usd=float("inf"))])]}, "amount_usd"),
+        ({"accounts": [_account("Z", restrictions=[_restriction(note={"a": 1})])]}, "note"),
+        ({"accounts": [_account(["Z", "Y"])]}, "accounts[0].id"),
+        ({"accounts": [_account("Z" * 129)]}, "accounts[0].id"),
+        ({"accounts": [_account("Z", restrictions=[_restriction(id="q\x00")])]}, "id"),
+        ({"principals": [{"id": "x", "team": "legal", "active": "no"}]}, "principals[x].active"),
+        ({"principals": [{"id": "x", "team": "legal", "name": "n" * 257}]}, "principals[x].name"),
+    ],
+)
+def test_load_entries_that_cannot_be_stored_are_named(
+    loaded: App, entry: dict[str, list[dict[str, object]]], names: str
+) -> None:
+    """Each was a traceback (a database error) or, for `active: "no"`, an active principal."""
+    with pytest.raises(ValidationFailed) as exc:
+        loader.load_world(loaded.uow(), loaded.env, entry)
+    assert names in exc.value.detail
+    assert (
+        count_rows(
+            loaded, "SELECT count(*) FROM accounts WHERE id <> 'A1' AND id <> 'A2' AND id <> 'A3'"
+        )
+        == 0
+    )
+    assert count_rows(loaded, "SELECT count(*) FROM principals WHERE id = 'x'") == 0
+
+
+def test_a_binding_named_twice_loads_once_as_a_restriction_does(app: App) -> None:
+    twice = [{"id": "b-z", "type": "TOTP"}] * 2
+    report = loader.load_world(app.uow(), app.env, {"accounts": [_account("Z", bindings=twice)]})
+    assert report.bindings == 1
+
+
+def test_load_takes_an_amount_as_a_number_and_ids_as_numbers(app: App) -> None:
+    report = loader.load_world(
+        app.uow(),
+        app.env,
+        {
+            "accounts": [
+                {
+                    "id": 10001,
+                    "created_at": "2024-01-05T00:00:00Z",
+                    "events": [_event(amount_usd=12.5, device=77)],
+                }
+            ]
+        },
+    )
+    assert (report.accounts, report.events) == (1, 1)
+    with app.uow(readonly=True) as uow:
+        (event,) = uow.accounts.events("10001")
+    assert (event.amount_usd, event.device) == ("12.5", "77")
+
+
 def test_pending_requests_expire_after_the_policy_window(loaded: App, clock: Clock) -> None:
     r = submit(loaded, "alice", "A1", ["r-ato"])
     clock.advance(hours=71)

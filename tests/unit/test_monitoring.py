@@ -12,7 +12,13 @@ from factories import HOUR, NOW, default_policy, default_policy_text
 
 from thawgate.domain.errors import PolicyError
 from thawgate.domain.model import AccountEvent
-from thawgate.domain.monitoring import MonitoringFacts, StoredEvent, Window, window_facts
+from thawgate.domain.monitoring import (
+    MonitoringFacts,
+    StoredEvent,
+    Window,
+    whole_dollars,
+    window_facts,
+)
 from thawgate.policy import monitoring
 from thawgate.policy.request_policy import RequestPolicy
 
@@ -219,3 +225,14 @@ def test_window_and_rule_settings_are_read() -> None:
     assert parsed.window_hours == 24
     (rule,) = parsed.rules
     assert (rule.severity, rule.refreeze, rule.message) == ("warning", False, "m")
+
+
+@pytest.mark.parametrize(
+    ("stored", "dollars"),
+    [("12.99", 12), (None, 0), ("abc", 0), ("nan", 0), ("inf", 0), ("1e400", 0), ("-1e400", 0)],
+)
+def test_an_amount_stored_before_amounts_were_checked_never_breaks_monitoring(
+    stored: str | None, dollars: int
+) -> None:
+    """The API and the load file now refuse these; rows written earlier may still hold them."""
+    assert whole_dollars(stored) == dollars

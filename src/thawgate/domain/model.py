@@ -7,7 +7,8 @@ Only methods here change state; each checks the transition it makes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 from thawgate.domain.catalog import Reason, ReasonClass, reason_class, scope_widens_or_keeps
 from thawgate.domain.errors import Conflict, ValidationFailed
@@ -108,6 +109,54 @@ class Binding:
             raise Conflict(f"binding {self.id} is already removed")
         self.status = "removed"
         self.version += 1
+
+
+def storable_time(value: datetime) -> datetime:
+    """A timezone-aware time that is also a time in UTC, as it is stored: `9999-12-31T23:59-12:00`
+    is not (it would be year 10000). ValueError otherwise."""
+    if value.tzinfo is None:
+        raise ValueError("has no time zone (add Z for UTC)")
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the years 1 to 9999 in UTC") from None
+    return value
+
+
+# The most characters each text field of an event holds (the `account_events` columns), so a
+# longer value is refused the same way on SQLite and PostgreSQL.
+EVENT_TEXT_MAX = {"ip": 64, "country": 8, "device": 128, "address": 256, "amount_usd": 32}
+
+
+def event_text(name: str, value: object) -> str | None:
+    """An event's text field as stored; ValueError names what is wrong with it."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"{name}: expected text, got {type(value).__name__}")
+    text = str(value)
+    if len(text) > EVENT_TEXT_MAX[name]:
+        raise ValueError(f"{name}: at most {EVENT_TEXT_MAX[name]} characters")
+    return text
+
+
+def event_amount(value: object) -> str | None:
+    """`amount_usd` as stored: a finite decimal number, given as text or as a number."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"amount_usd: expected a number, got {type(value).__name__}")
+    text = str(value).strip()
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"amount_usd: {text[:40]!r} is not a number") from None
+    if not amount.is_finite() or abs(amount) >= AMOUNT_LIMIT:
+        raise ValueError(f"amount_usd: must be a finite number below {AMOUNT_LIMIT:,}")
+    return event_text("amount_usd", text)
+
+
+AMOUNT_LIMIT = 10**15  # USD; far beyond any one event, and within a 64-bit whole-dollar count
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,7 +141,7 @@ def whole_dollars(amount: str | None) -> int:
         return 0
     try:
         return int(float(amount))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, NaN, or infinite
         return 0
 
 

@@ -19,6 +19,7 @@ from thawgate.domain.model import Principal
 
 OPEN_STATUSES = frozenset({"pending_approval", "needs_info", "approved"})
 TERMINAL_STATUSES = frozenset({"executed", "rejected", "withdrawn", "expired", "reverted"})
+STATUSES = OPEN_STATUSES | TERMINAL_STATUSES | {"failed"}  # API.md "Statuses"
 
 # Every allowed transition, by verb. Anything else raises Conflict.
 TRANSITIONS: dict[str, dict[str, str]] = {

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+import sqlalchemy as sa
 import typer
 import yaml
 from rich.console import Console
@@ -73,12 +74,27 @@ EXIT_CODES: dict[type[Exception], int] = {
 def _errors() -> Iterator[None]:
     try:
         yield
+    except sa.exc.DBAPIError as exc:  # cannot connect, cannot open the file, ...
+        err.print(
+            f"[red]error:[/red] database: {_one_line(str(exc.orig))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    except sa.exc.ArgumentError as exc:  # not a database URL SQLAlchemy knows
+        err.print(
+            f"[red]error:[/red] THAWGATE_DATABASE_URL: {exc}", highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(2) from None
     except (DomainError, bootstrap.NotInitialised, AuthzLoadError, ValueError, OSError) as exc:
         code = next((c for cls, c in EXIT_CODES.items() if isinstance(exc, cls)), 1)
         detail = exc.detail if isinstance(exc, DomainError) else str(exc)
-        detail = "; ".join(line.strip() for line in detail.splitlines() if line.strip())
-        err.print(f"[red]error:[/red] {detail}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {_one_line(detail)}", highlight=False, soft_wrap=True)
         raise typer.Exit(code) from None
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _run(fn: Callable[[], T]) -> T:
@@ -103,10 +119,12 @@ def init() -> None:
 
 
 @app.command()
-def load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+def load(file: Annotated[Path, typer.Argument(dir_okay=False)]) -> None:
     """Load an organisation and world file (YAML). Idempotent by ids."""
 
     def go() -> loader.LoadReport:
+        if not file.is_file():  # here, not typer's `exists=True`: one line, not a usage box
+            raise ValidationFailed(f"{file}: no such file")
         try:
             data = yaml.safe_load(file.read_text())
         except yaml.YAMLError as exc:
@@ -159,7 +177,16 @@ def parse_ttl(text: str) -> timedelta:
     if not match:
         raise ValidationFailed(f"ttl: {text!r} is not like 30m, 8h or 7d", field="ttl")
     n, unit = int(match[1]), match[2]
-    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: n})
+    try:
+        ttl = timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: n})
+    except OverflowError:
+        ttl = MAX_TTL + MAX_TTL
+    if ttl > MAX_TTL:
+        raise ValidationFailed(f"ttl: {text!r} is longer than {MAX_TTL.days} days", field="ttl")
+    return ttl
+
+
+MAX_TTL = timedelta(days=3650)  # beyond this, `now + ttl` soon leaves the calendar
 
 
 @password_app.command("set")
@@ -184,6 +211,8 @@ def serve(
     worker: Annotated[bool, typer.Option(help="run the execution worker in-process")] = True,
 ) -> None:
     """Serve the API with an in-process execution worker: the embedded default."""
+    if not 1 <= port <= MAX_PORT:  # the socket layer would take it modulo 65536, silently
+        _run(lambda: _bad_port(port))
     import uvicorn
 
     from thawgate.entrypoints.api.app import create_app
@@ -198,6 +227,13 @@ def serve(
     finally:
         if stop is not None:
             stop.set()
+
+
+MAX_PORT = 65535
+
+
+def _bad_port(port: int) -> None:
+    raise ValidationFailed(f"port: {port} is not a TCP port (1 to {MAX_PORT})", field="port")
 
 
 @app.command("worker")

@@ -223,20 +223,20 @@ def consistency_proof(
 ) -> Proof:
     with uow:
         authorize_read_in(uow, env, actor)
-        second = _size_or_latest(uow, second)
+        second = _size_or_latest(uow, second, name="to")
         if not 0 <= first <= second:
             raise ValidationFailed(f"from: {first} is not within 0..{second}", field="from")
         nodes = _nodes(uow, merkle.nodes_for(merkle.consistency_ranges(first, second)))
     return Proof(first, second, merkle.consistency_proof(first, second, nodes))
 
 
-def _size_or_latest(uow: UnitOfWork, size: int | None) -> int:
+def _size_or_latest(uow: UnitOfWork, size: int | None, *, name: str) -> int:
     current = uow.audit.size()
     if size is None:
         latest = uow.audit.tree.latest_checkpoint()
         return latest.size if latest is not None else current
     if not 0 < size <= current:
-        raise ValidationFailed(f"size: the log holds {current} events", field="size")
+        raise ValidationFailed(f"{name}: the log holds {current} events", field=name)
     return size
 
 

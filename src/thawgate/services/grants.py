@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from thawgate.adapters.db.uow import UnitOfWork
-from thawgate.domain.errors import Conflict, NotFound
+from thawgate.domain.errors import Conflict, NotFound, ValidationFailed
 from thawgate.domain.grants import Grant, check_grantable
 from thawgate.domain.model import Principal
 from thawgate.policy.authz import SystemResource
@@ -75,8 +75,8 @@ def propose_in(
 ) -> Grant:
     """Propose inside the caller's (authorized) transaction: a grant, or SCIM sync's proposal."""
     now = env.clock()
-    if uow.principals.get(principal_id) is None:
-        raise NotFound(f"no principal {principal_id}")
+    if uow.principals.get(principal_id) is None:  # an unknown id in a body: 422 (API.md)
+        raise ValidationFailed(f"principal: no principal {principal_id}", field="principal")
     check_grantable(role=role, expires_at=expires_at, now=now)
     grant = Grant(
         id=env.ids("grant"),

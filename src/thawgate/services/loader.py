@@ -10,7 +10,15 @@ from typing import Any
 from thawgate.adapters.db.uow import UnitOfWork
 from thawgate.domain.catalog import BindingType, EventType, Reason, Role, Scope, Team
 from thawgate.domain.errors import ValidationFailed
-from thawgate.domain.model import AccountEvent, Binding, Principal, Restriction
+from thawgate.domain.model import (
+    AccountEvent,
+    Binding,
+    Principal,
+    Restriction,
+    event_amount,
+    event_text,
+    storable_time,
+)
 from thawgate.services.env import Env
 
 
@@ -70,12 +78,15 @@ def _load_account(
             report.restrictions += 1
         elif existing.account_id != aid:
             raise ValidationFailed(f"restriction {r.id} already belongs to {existing.account_id}")
-    account = uow.accounts.get(aid)
-    have = {b.id for b in account.bindings} if account else set()
     for b in acct["bindings"]:
-        if b.id not in have:
+        existing_binding = uow.accounts.binding(b.id)
+        if existing_binding is None:
             uow.accounts.add_binding(b, now)
             report.bindings += 1
+        elif existing_binding.account_id != aid:
+            raise ValidationFailed(
+                f"binding {b.id} already belongs to {existing_binding.account_id}"
+            )
 
 
 def _list(data: dict[str, Any], key: str) -> list[Any]:
@@ -89,6 +100,32 @@ def _req(entry: dict[str, Any], key: str, where: str) -> Any:
     if key not in entry or entry[key] in (None, ""):
         raise ValidationFailed(f"{where}.{key}: required", field=key)
     return entry[key]
+
+
+ID_MAX = 128  # the id columns
+NAME_MAX = 256
+
+
+def _text(value: Any, where: str, max_length: int, *, numbers: bool = True) -> str:
+    """A text field as stored: text (or a number written as text in YAML, like `id: 10001`), no
+    longer than its column, and storable on both databases (no NUL, no lone surrogate)."""
+    scalar = str | int if numbers else str
+    if isinstance(value, bool) or not isinstance(value, scalar):
+        raise ValidationFailed(f"{where}: expected text, got {type(value).__name__}")
+    text = str(value)
+    if len(text) > max_length:
+        raise ValidationFailed(f"{where}: at most {max_length} characters")
+    if "\x00" in text:
+        raise ValidationFailed(f"{where}: must not contain a NUL character")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise ValidationFailed(f"{where}: must be valid Unicode text") from None
+    return text
+
+
+def _id(entry: dict[str, Any], where: str) -> str:
+    return _text(_req(entry, "id", where), f"{where}.id", ID_MAX)
 
 
 def _one_of(value: Any, allowed: set[str], where: str) -> str:
@@ -105,27 +142,31 @@ def _time(value: Any, where: str) -> datetime:
             parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
             raise ValidationFailed(f"{where}: {value!r} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise ValidationFailed(f"{where}: {value!r} has no time zone (add Z for UTC)")
-    return parsed
+    try:
+        return storable_time(parsed)
+    except ValueError as exc:
+        raise ValidationFailed(f"{where}: {value!r} {exc}") from None
 
 
 def _principal(raw: Any, i: int) -> Principal:
     where = f"principals[{i}]"
     if not isinstance(raw, dict):
         raise ValidationFailed(f"{where}: expected a mapping")
-    pid = str(_req(raw, "id", where))
+    pid = _id(raw, where)
     where = f"principals[{pid}]"
     roles = raw.get("roles") or []
     if not isinstance(roles, list):
         raise ValidationFailed(f"{where}.roles: expected a list")
     valid_roles = {str(r) for r in Role}
+    active = raw.get("active", True)
+    if not isinstance(active, bool):  # `active: "no"` must not load an active principal
+        raise ValidationFailed(f"{where}.active: expected true or false, got {active!r}")
     return Principal(
         id=pid,
-        name=str(raw.get("name") or pid),
+        name=_text(raw.get("name") or pid, f"{where}.name", NAME_MAX),
         team=_one_of(_req(raw, "team", where), {str(t) for t in Team}, f"{where}.team"),
         roles=frozenset(_one_of(r, valid_roles, f"{where}.roles") for r in roles),
-        active=bool(raw.get("active", True)),
+        active=active,
     )
 
 
@@ -133,7 +174,7 @@ def _account(raw: Any, i: int) -> dict[str, Any]:
     where = f"accounts[{i}]"
     if not isinstance(raw, dict):
         raise ValidationFailed(f"{where}: expected a mapping")
-    aid = str(_req(raw, "id", where))
+    aid = _id(raw, where)
     where = f"accounts[{aid}]"
     created = _time(_req(raw, "created_at", where), f"{where}.created_at")
     return {
@@ -156,16 +197,16 @@ def _account(raw: Any, i: int) -> dict[str, Any]:
 def _restriction(raw: Any, aid: str, where: str) -> Restriction:
     if not isinstance(raw, dict):
         raise ValidationFailed(f"{where}: expected a mapping")
-    expires = raw.get("expires_at")
+    expires, note = raw.get("expires_at"), raw.get("note")
     return Restriction(
-        id=str(_req(raw, "id", where)),
+        id=_id(raw, where),
         account_id=aid,
         scope=_one_of(_req(raw, "scope", where), {str(s) for s in Scope}, f"{where}.scope"),
         reason=_one_of(_req(raw, "reason", where), {str(r) for r in Reason}, f"{where}.reason"),
-        placed_by=str(_req(raw, "placed_by", where)),
+        placed_by=_text(_req(raw, "placed_by", where), f"{where}.placed_by", ID_MAX),
         placed_at=_time(_req(raw, "placed_at", where), f"{where}.placed_at"),
         expires_at=None if expires is None else _time(expires, f"{where}.expires_at"),
-        note=raw.get("note"),
+        note=None if note is None else _text(note, f"{where}.note", 4000, numbers=False),
     )
 
 
@@ -174,7 +215,7 @@ def _binding(raw: Any, aid: str, created: datetime, where: str) -> Binding:
         raise ValidationFailed(f"{where}: expected a mapping")
     bound = raw.get("bound_at")
     return Binding(
-        id=str(_req(raw, "id", where)),
+        id=_id(raw, where),
         account_id=aid,
         type=_one_of(_req(raw, "type", where), {str(b) for b in BindingType}, f"{where}.type"),
         bound_at=created if bound is None else _time(bound, f"{where}.bound_at"),
@@ -184,15 +225,24 @@ def _binding(raw: Any, aid: str, created: datetime, where: str) -> Binding:
 def _event(raw: Any, where: str) -> AccountEvent:
     if not isinstance(raw, dict):
         raise ValidationFailed(f"{where}: expected a mapping")
-    amount = raw.get("amount_usd")
+    try:  # the same rules as the API's events (domain/model.py)
+        ip, country, device, address = (
+            event_text(name, raw.get(name)) for name in ("ip", "country", "device", "address")
+        )
+        amount = event_amount(raw.get("amount_usd"))
+    except ValueError as exc:
+        raise ValidationFailed(f"{where}.{exc}") from None
+    for name, text in (("ip", ip), ("country", country), ("device", device), ("address", address)):
+        if text is not None:
+            _text(text, f"{where}.{name}", len(text))
     return AccountEvent(
         type=_one_of(_req(raw, "type", where), {str(e) for e in EventType}, f"{where}.type"),
         at=_time(_req(raw, "at", where), f"{where}.at"),
-        ip=raw.get("ip"),
-        country=raw.get("country"),
-        device=raw.get("device"),
-        amount_usd=None if amount is None else str(amount),
-        address=raw.get("address"),
+        ip=ip,
+        country=country,
+        device=device,
+        amount_usd=amount,
+        address=address,
     )
 
 

@@ -2,6 +2,7 @@
 # No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime.
 
 import base64
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
@@ -9,9 +10,9 @@ from fastapi.responses import JSONResponse
 
 from thawgate.bootstrap import App
 from thawgate.domain.errors import ValidationFailed
-from thawgate.domain.model import Principal
+from thawgate.domain.model import Principal, storable_time
 from thawgate.domain.need_to_know import redact_request
-from thawgate.domain.request import Request
+from thawgate.domain.request import STATUSES, Request
 from thawgate.entrypoints import web
 from thawgate.entrypoints.api import audit_routes, authority_routes, monitoring_routes, problems
 from thawgate.entrypoints.api.auth import principal_dependency
@@ -141,6 +142,10 @@ def _router(app: App) -> APIRouter:  # one closure per route, by design
         limit: Annotated[int, Query(ge=1, le=queries.LIST_MAX)] = 50,
         cursor: str | None = None,
     ) -> JSON:
+        if status is not None and status not in STATUSES:  # a typo is not an empty queue
+            raise ValidationFailed(
+                f"status: {status!r} is not one of {', '.join(sorted(STATUSES))}", field="status"
+            )
         items = queries.list_requests(
             app.uow(readonly=True),
             env,
@@ -245,7 +250,8 @@ def _decode_cursor(cursor: str | None) -> tuple[str, str] | None:
         return None
     try:
         at, rid = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-    except (ValueError, UnicodeDecodeError):
+        storable_time(datetime.fromisoformat(at))  # the API writes `created_at` with a zone
+    except ValueError:  # also bad base64, bad UTF-8, no `|`, or not a time
         raise ValidationFailed("cursor: not a cursor this API issued", field="cursor") from None
     return at, rid
 

@@ -18,6 +18,7 @@ from thawgate.services import audit_log
 from thawgate.services.audit_log import EVENTS_MAX
 
 JSON = dict[str, object]
+MAX_SEQ = 2**63 - 1  # the sequence column is a signed 64-bit integer on both databases
 
 
 def router(app: App) -> APIRouter:
@@ -29,7 +30,7 @@ def router(app: App) -> APIRouter:
     @routes.get("/events")
     def events(
         actor: Actor,
-        from_seq: Annotated[int, Query(ge=0)] = 0,
+        from_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
         limit: Annotated[int, Query(ge=1, le=EVENTS_MAX)] = 100,
     ) -> list[JSON]:
         entries = audit_log.read_events(

@@ -4,7 +4,7 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from thawgate.adapters.db.policy_versions_repo import StoredVersion
 from thawgate.bootstrap import App
@@ -12,11 +12,10 @@ from thawgate.domain.break_glass import BreakGlass
 from thawgate.domain.grants import Grant
 from thawgate.domain.model import Principal
 from thawgate.entrypoints.api.auth import principal_dependency
+from thawgate.entrypoints.api.schemas import Id, Text, Time, storable
 from thawgate.services import alerts, break_glass, grants, policy_admin
 
 JSON = dict[str, object]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
 
 class _Body(BaseModel):
@@ -26,7 +25,7 @@ class _Body(BaseModel):
 class GrantIn(_Body):
     principal: Id
     role: Id
-    expires_at: AwareDatetime
+    expires_at: Time
     justification: Text
 
 
@@ -35,12 +34,16 @@ class CommentIn(_Body):
 
 
 class PolicyIn(_Body):
-    document: Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)]
+    document: Annotated[
+        str, StringConstraints(min_length=1, max_length=1_000_000), AfterValidator(storable)
+    ]
 
 
 class BreakGlassIn(_Body):
     justification: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=20, max_length=4000)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=20, max_length=4000),
+        AfterValidator(storable),
     ]
     state_digest: Id | None = None
 

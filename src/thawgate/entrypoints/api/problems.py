@@ -106,8 +106,25 @@ def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _data_refused(_request: Request, exc: Exception) -> JSONResponse:
+    """The database refused a value the client sent (PostgreSQL: a NUL character in a path id, a
+    number beyond its column). The unit of work rolled back. Request bodies are checked before
+    this (schemas.py); this is the net for what reaches a query unchecked."""
+    if not isinstance(exc, sa.exc.DataError):
+        raise exc
+    log.warning("database refused a value: %s", exc.orig)
+    return problem(
+        "validation",
+        422,
+        "Validation failed",
+        "a value in the request cannot be stored or looked up (a NUL character, or too long "
+        "or too large)",
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, _domain)
     app.add_exception_handler(sa.exc.OperationalError, _database_unavailable)
+    app.add_exception_handler(sa.exc.DataError, _data_refused)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)

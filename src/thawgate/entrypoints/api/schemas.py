@@ -4,16 +4,69 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from thawgate.domain.catalog import EventType, EvidenceType, Reason, Scope
-from thawgate.domain.model import Account, AccountEvent, Principal, Restriction
+from thawgate.domain.model import (
+    Account,
+    AccountEvent,
+    Principal,
+    Restriction,
+    event_amount,
+    event_text,
+    storable_time,
+)
 from thawgate.domain.need_to_know import shown_reason
 from thawgate.domain.request import Evidence, Request
 from thawgate.services.intake import MAX_DURATION_HOURS
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+def storable(text: str) -> str:
+    """Text that both databases store: PostgreSQL refuses NUL, and neither can encode a lone
+    surrogate (which JSON's `\\ud800` escape can carry)."""
+    if "\x00" in text:
+        raise ValueError("must not contain a NUL character")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return text
+
+
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
+    AfterValidator(storable),
+]
+Id = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+    AfterValidator(storable),
+]
+# A time with a zone that is also a time in UTC (how it is stored and hashed).
+Time = Annotated[AwareDatetime, AfterValidator(storable_time)]
+
+
+def _nul_ok(text: str | None) -> str | None:
+    return None if text is None else storable(text)
+
+
+def _event_text(name: str) -> BeforeValidator:
+    """An event's optional text field: at most its column's size, the same rule as the load
+    file (domain/model.py `event_text`)."""
+    return BeforeValidator(lambda value: event_text(name, value))
+
+
+EventText = AfterValidator(_nul_ok)
 
 
 class _Body(BaseModel):
@@ -23,7 +76,7 @@ class _Body(BaseModel):
 class EvidenceIn(_Body):
     type: EvidenceType
     reference: Text
-    observed_at: AwareDatetime
+    observed_at: Time
 
     def to_domain(self) -> Evidence:
         return Evidence(
@@ -59,7 +112,7 @@ class RestrictionIn(_Body):
     scope: Scope
     reason: Reason
     note: Text | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Time | None = None
 
 
 class RestrictionPatch(_Body):
@@ -69,13 +122,19 @@ class RestrictionPatch(_Body):
 
 
 class EventIn(_Body):
+    """An event in the load-file form (API.md): `amount_usd` is a number, as text or not."""
+
     type: EventType
-    at: AwareDatetime
-    ip: str | None = None
-    country: str | None = Field(default=None, max_length=8)
-    device: str | None = None
-    amount_usd: str | int | None = None
-    address: str | None = None
+    at: Time
+    ip: Annotated[str | None, _event_text("ip"), EventText] = None
+    country: Annotated[str | None, _event_text("country"), EventText] = None
+    device: Annotated[str | None, _event_text("device"), EventText] = None
+    amount_usd: Annotated[
+        str | None,
+        BeforeValidator(event_amount),
+        WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]}),
+    ] = None
+    address: Annotated[str | None, _event_text("address"), EventText] = None
 
     def to_domain(self) -> AccountEvent:
         return AccountEvent(
@@ -85,7 +144,7 @@ class EventIn(_Body):
             country=self.country,
             device=self.device,
             address=self.address,
-            amount_usd=None if self.amount_usd is None else str(self.amount_usd),
+            amount_usd=self.amount_usd,
         )
 
 
