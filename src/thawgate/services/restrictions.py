@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from thawgate.adapters.db.uow import UnitOfWork
-from thawgate.domain.errors import NotFound, ValidationFailed
+from thawgate.domain.errors import Conflict, NotFound, ValidationFailed
 from thawgate.domain.model import AccountEvent, Principal, Restriction
 from thawgate.policy.authz import AccountResource, RestrictionResource
 from thawgate.services import monitoring
@@ -93,7 +93,7 @@ def amend(
         if changed:
             now = env.clock()
             if not uow.accounts.save_restriction(r, expected_version=version, now=now):
-                raise ValidationFailed("restriction changed concurrently; retry")
+                raise Conflict("restriction changed concurrently; retry")
             uow.audit.append(
                 at=now,
                 actor=actor.id,
