@@ -210,3 +210,29 @@ def test_a_reload_never_lifts_a_suspension(app: App, clock: Clock) -> None:
         again = uow.principals.get("fay")
     assert again is not None
     assert again.active is False
+
+
+def test_the_load_files_roles_are_audited_as_authority(app: App, clock: Clock) -> None:
+    """Who holds which role by the load file is a change of authority: each principal the load
+    creates or changes is an audit event by the operator; a reload that changes nothing is not."""
+    loaded = world(clock)
+    loader.load_world(app.uow(), app.env, loaded)
+    created = "SELECT count(*) FROM audit_events WHERE action = 'principal:created'"
+    assert count_rows(app, created) == len(loaded["principals"])  # type: ignore[arg-type]
+    loader.load_world(app.uow(), app.env, loaded)
+    assert count_rows(app, "SELECT count(*) FROM audit_events WHERE action LIKE 'principal:%'") == (
+        len(loaded["principals"])  # type: ignore[arg-type]
+    )
+    promoted = dict(loaded)
+    promoted["principals"] = [
+        dict(p, roles=["requester", "senior_fraud_reviewer"]) if p["id"] == "alice" else p
+        for p in loaded["principals"]  # type: ignore[attr-defined]
+    ]
+    loader.load_world(app.uow(), app.env, promoted)
+    with app.uow(readonly=True) as uow:
+        [event] = [e for e in uow.audit.list(from_seq=0, limit=1000)
+                   if e.action == "principal:updated"]  # fmt: skip
+    assert (event.actor, event.subject) == ("operator", "principal:alice")
+    assert event.data["roles"] == ["requester", "senior_fraud_reviewer"]
+    assert event.data["before"]["roles"] == ["requester"]  # type: ignore[index]
+    assert event.data["via"] == "load"

@@ -47,7 +47,9 @@ def load_world(
             existing = uow.principals.get(p.id)
             if existing is not None and not existing.active:
                 p = replace(p, active=False)  # a reload never lifts a suspension
-            report.principals += uow.principals.upsert(p, now)
+            if uow.principals.upsert(p, now):
+                report.principals += 1
+                _audit_principal(uow, existing, p, now)
         known = {p.id for p in uow.principals.all()} | {"system"}
         for n, acct in enumerate(accounts):
             _load_account(uow, acct, known, now, report)
@@ -55,6 +57,25 @@ def load_world(
                 progress(n + 1)
         uow.commit()
     return report
+
+
+def _audit_principal(
+    uow: UnitOfWork, before: Principal | None, after: Principal, now: datetime
+) -> None:
+    """Load-file roles are authority: who holds which is audited like a grant (API.md: every
+    state change is an event), by the operator who ran `thawgate load`."""
+    fields = {"name": after.name, "team": after.team, "roles": sorted(after.roles),
+              "active": after.active}  # fmt: skip
+    if before is None:
+        action, data = "principal:created", dict(fields, via="load")
+    else:
+        was = {"name": before.name, "team": before.team, "roles": sorted(before.roles),
+               "active": before.active}  # fmt: skip
+        changed = {k: v for k, v in fields.items() if was[k] != v}
+        action, data = "principal:updated", {**changed, "before": was, "via": "load"}
+    uow.audit.append(
+        at=now, actor="operator", action=action, subject=f"principal:{after.id}", data=data
+    )
 
 
 def _load_account(
