@@ -7,6 +7,8 @@ invalidated, and the next request is served on fresh connections.
 
 from __future__ import annotations
 
+import threading
+import time
 import warnings
 from datetime import timedelta
 
@@ -14,11 +16,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 from tests.integration.conftest import ON_POSTGRES, Clock
+from tests.integration.helpers import approve, status, submit
 
 from thawgate import bootstrap
 from thawgate.adapters.db.engine import make_engine
 from thawgate.bootstrap import App
 from thawgate.config import Settings
+from thawgate.entrypoints import worker
 from thawgate.entrypoints.api.app import create_app
 from thawgate.services import identity
 
@@ -103,3 +107,37 @@ def test_the_api_answers_503_then_serves_again(
     assert again.status_code == 200
     assert again.json() == before.json()
     busy.engine.dispose()
+
+
+def test_the_worker_outlives_a_dropped_connection(
+    loaded: App, database_url: str, clock: Clock
+) -> None:
+    """The worker polls more often than the ping threshold, so its pooled connection is never
+    pinged: a restart fails one pass, and the next pass runs on a fresh connection."""
+    busy = bootstrap.build(
+        Settings(
+            database_url=database_url, db_ping_after_idle_seconds=3600, worker_poll_seconds=0.05
+        ),
+        clock=clock,
+    )
+    pids = backends_of(busy.engine)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(busy, stop), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not pids and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # a few passes on the same pooled connection
+        kill(database_url, set(pids))
+        r = submit(loaded, "alice", "A1", ["r-ato"])
+        approve(loaded, "fay", r.id, r.state_digest)
+        deadline = time.monotonic() + 20
+        while status(loaded, r.id) != "executed" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert thread.is_alive()
+        assert status(loaded, r.id) == "executed"
+    finally:
+        stop.set()
+        thread.join(10)
+        busy.engine.dispose()

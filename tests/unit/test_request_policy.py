@@ -588,6 +588,18 @@ def test_a_fired_rule_reads_in_the_packs_languages() -> None:
     assert bare.message_in(hit, "zh_CN") == hit.message
 
 
+def test_a_hit_the_rule_did_not_write_keeps_its_own_message() -> None:
+    """The engine's own hits (missing evidence, the fail-closed default) are not the pack's
+    rules: a rule that shares such an id must not lend them its translation."""
+    pack = RequestPolicy.load(mutated("ato-thaw", id="evidence-missing"))
+    decision = decide(thaw("ATO_SUSPECTED"), evidence=[], policy=pack)
+    engine_hit = next(h for h in decision.rules if h.message.startswith("missing or stale"))
+    assert engine_hit.id == "evidence-missing"
+    assert pack.message_in(engine_hit, "zh_CN") == engine_hit.message
+    rule_hit = next(h for h in decision.rules if h is not engine_hit)
+    assert pack.message_in(rule_hit, "zh_CN") == "盗号冻结需要新近的活体检测和一名反欺诈审核人"
+
+
 def test_duplicate_rule_ids_are_refused() -> None:
     with pytest.raises(PolicyError, match="unique: high-risk"):
         RequestPolicy.load(mutated("fresh-freeze", id="high-risk"))

@@ -152,7 +152,7 @@ class RequestPolicy:
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise PolicyError(f"rule ids must be unique: {', '.join(dupes)}")
-        self._translated = {r.id: r.messages for r in self.rules}
+        self._translated = {r.id: (r.message, r.messages) for r in self.rules}
         # Every rule's condition in one CEL list: one evaluation instead of one per rule. Each
         # condition was type-checked alone above, so errors still name their rule.
         self._all_conditions = (
@@ -162,8 +162,11 @@ class RequestPolicy:
         )
 
     def message_in(self, hit: RuleHit, locale: str) -> str:
-        """A fired rule's message in `locale` where the pack gives one, else as fired."""
-        return self._translated.get(hit.id, {}).get(locale, hit.message)
+        """A fired rule's message in `locale` where the pack gives one, else as fired. Only a
+        hit that rule wrote is translated: the engine's own hits (`evidence-missing`,
+        `default-review`) keep their message even if a rule shares their id."""
+        english, translated = self._translated.get(hit.id, ("", {}))
+        return translated.get(locale, hit.message) if hit.message == english else hit.message
 
     @classmethod
     def load(cls, document: str) -> RequestPolicy:

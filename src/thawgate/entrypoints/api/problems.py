@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 import sqlalchemy as sa
@@ -97,8 +98,10 @@ def _http(_request: Request, exc: Exception) -> JSONResponse:
 
 def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     """The database dropped the connection or could not answer (a restart, a failover, a lock
-    it gave up on). The unit of work rolled back, so nothing was half done: retry."""
-    if not isinstance(exc, sa.exc.OperationalError):
+    it gave up on). The unit of work rolled back, so nothing was half done: retry. Any other
+    OperationalError (SQLite files its SQL errors under it) stays a 500, logged with its
+    traceback: a retry would fail the same way."""
+    if not isinstance(exc, sa.exc.OperationalError) or not _transient(exc):
         raise exc
     log.warning("database unavailable: %s", exc.orig)
     return problem(
@@ -120,6 +123,26 @@ def _data_refused(_request: Request, exc: Exception) -> JSONResponse:
         "a value in the request cannot be stored or looked up (a NUL character, or too long "
         "or too large)",
     )
+
+
+# PostgreSQL SQLSTATE classes worth a retry: connection exception, transaction rollback
+# (serialization failure, deadlock), insufficient resources, operator intervention (shutdown,
+# cancel); and lock_not_available. SQLite: the database is busy or locked.
+_TRANSIENT_CLASSES = frozenset({"08", "40", "53", "57"})
+_TRANSIENT_STATES = frozenset({"55P03"})
+_SQLITE_TRANSIENT = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+def _transient(exc: sa.exc.OperationalError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):  # the primary result code, under any extended one
+        return (getattr(orig, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_TRANSIENT
+    state = getattr(orig, "sqlstate", None)
+    if state is None:  # psycopg: no server answer at all (cannot connect, connection lost)
+        return True
+    return state[:2] in _TRANSIENT_CLASSES or state in _TRANSIENT_STATES
 
 
 def install(app: FastAPI) -> None:
