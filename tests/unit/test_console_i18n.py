@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from factories import default_policy
 
 from thawgate.domain import risk
-from thawgate.domain.decision import Decision, RiskFactor
+from thawgate.domain.decision import Decision, RiskFactor, RuleHit
 from thawgate.entrypoints.web import i18n
+from thawgate.entrypoints.web.pages_review import rule_message
+from thawgate.policy.request_policy import DEFAULT_REVIEW
 
 WEB = Path(i18n.__file__).parent
 PO = WEB / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
@@ -130,3 +134,28 @@ def test_times_are_utc_and_dates_follow_the_locale() -> None:
     at = datetime(2026, 11, 25, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
     assert i18n.format_utc(at, "en") == "Nov 26, 2026, 4:30:00\u202fAM UTC"
     assert i18n.format_utc(at, "zh_CN") == "2026年11月26日 04:30:00 UTC"
+
+
+def test_fired_rules_read_in_the_viewers_language() -> None:
+    pack = default_policy()
+    policies = {pack.version: pack}
+    ato = RuleHit("ato-thaw", "require", "a takeover freeze needs a fresh liveness check and a "
+                  "fraud reviewer")  # fmt: skip
+    missing = RuleHit("evidence-missing", "reject", "missing or stale evidence: KYC_LIVENESS_PASS")
+    decided = Decision.from_dict(
+        {"outcome": "reject", "policy_version": pack.version,
+         "missing_evidence": ["KYC_LIVENESS_PASS"]}
+    )  # fmt: skip
+    unknown = replace(decided, policy_version="retired+000000000000")
+
+    def shown(hit: RuleHit, lang: str, decision: Decision = decided) -> str:
+        return rule_message(policies, decision, hit, lang)
+
+    assert shown(ato, "zh_CN") == "盗号冻结需要新近的活体检测和一名反欺诈审核人"
+    assert shown(ato, "en") == ato.message
+    assert shown(ato, "zh_CN", unknown) == ato.message  # a pack this process does not hold
+    assert shown(missing, "zh_CN") == "缺少证据或证据已过期\uff1aKYC_LIVENESS_PASS"
+    assert (
+        shown(DEFAULT_REVIEW, "zh_CN") == "没有规则作出判定\uff1a按失败即关闭处理\uff0c需人工审核"
+    )
+    assert shown(DEFAULT_REVIEW, "en") == "no rule decided: fail closed"

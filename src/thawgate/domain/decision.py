@@ -55,7 +55,7 @@ class RiskFactor:
             return self.detail
         try:
             return translate(self.template).format(**dict(self.args))
-        except (KeyError, IndexError, ValueError):
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError):
             return self.detail
 
 

@@ -52,6 +52,7 @@ FACT_TYPES: dict[str, Any] = {
 }
 _ENV = cel.NewEnv(variables=FACT_TYPES)
 EVIDENCE_MISSING = "evidence-missing"  # the rule id of a rejection for missing or stale evidence
+DEFAULT_REVIEW = RuleHit("default-review", "require", "no rule decided: fail closed")
 _RULE_KEYS = {
     "id", "when", "effect", "message", "messages", "evidence", "approvals", "min_teams", "plan"
 }  # fmt: skip
@@ -220,7 +221,7 @@ class RequestPolicy:
                 outcome = "approve"
             else:
                 clauses = (self.default_clause,)
-                hits.append(RuleHit("default-review", "require", "no rule decided: fail closed"))
+                hits.append(DEFAULT_REVIEW)
         return self._decision(outcome, hits, clauses, min_teams, required, (), risk, plan)
 
     def _fired(self, activation: Any) -> list[bool]:

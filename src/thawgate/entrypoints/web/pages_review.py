@@ -1,7 +1,7 @@
 """The queue, claims, "take next", one request on one screen, and the review actions."""
 # No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime.
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Annotated
 
@@ -9,7 +9,6 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from thawgate.adapters.db.console_repo import SORTS, QueueFilter
-from thawgate.bootstrap import App
 from thawgate.domain.catalog import Reason
 from thawgate.domain.decision import Decision, RuleHit
 from thawgate.domain.errors import DomainError, Stale, ValidationFailed
@@ -18,7 +17,7 @@ from thawgate.domain.request import Evidence
 from thawgate.entrypoints.web import i18n
 from thawgate.entrypoints.web.context import Console, Viewer, observed_time, redirect
 from thawgate.entrypoints.web.refusals import refusal
-from thawgate.policy.request_policy import EVIDENCE_MISSING
+from thawgate.policy.request_policy import DEFAULT_REVIEW, EVIDENCE_MISSING, RequestPolicy
 from thawgate.services import console as console_service
 from thawgate.services import queries, review
 
@@ -289,18 +288,23 @@ def show_detail(
         done=done,
         stale=isinstance(error, Stale),
         band_of=console_service.band_of,
-        rule_message=lambda hit: _rule_message(app, view.request.decision, hit, viewer.lang),
+        rule_message=lambda hit: rule_message(
+            app.env.policies, view.request.decision, hit, viewer.lang
+        ),
         **problem,
     )
 
 
-def _rule_message(app: App, decision: Decision, hit: RuleHit, lang: str) -> str:
+def rule_message(
+    policies: Mapping[str, RequestPolicy], decision: Decision, hit: RuleHit, lang: str
+) -> str:
     """A fired rule's message in the viewer's language, where the pack that decided gives one
-    (the rejection for missing evidence is Thawgate's own, so the catalog has it)."""
+    (the engine's own hits, for missing evidence and for no rule deciding, are in the catalog)."""
+    _ = i18n.gettext_for(lang)
     if hit.id == EVIDENCE_MISSING and decision.missing_evidence:
-        _ = i18n.gettext_for(lang)
-        return _(
-            "missing or stale evidence: %(missing)s", missing=", ".join(decision.missing_evidence)
-        )
-    pack = app.env.policies.get(decision.policy_version)
+        missing = ", ".join(decision.missing_evidence)
+        return _("missing or stale evidence: %(missing)s", missing=missing)
+    if hit == DEFAULT_REVIEW:
+        return _("no rule decided: fail closed")
+    pack = policies.get(decision.policy_version)
     return hit.message if pack is None else pack.message_in(hit, lang)
