@@ -75,6 +75,24 @@ def test_a_bad_load_entry_is_named_and_nothing_is_written(home: Path) -> None:
     assert _run(home, "load", str(home / "world.yaml")).stdout.count("0 accounts") == 1
 
 
+def test_a_misspelt_key_is_named_and_the_rest_loads(home: Path) -> None:
+    typo = home / "typo.yaml"
+    typo.write_text(
+        "accounts:\n  - {id: '3', created_at: 2024-01-05T00:00:00Z,"
+        " restrictions: [{id: r-3, scope: withdraw, reason: ATO_SUSPECTED,"
+        " placed_by: alice, placed_at: 2026-11-20T10:00:00Z,"
+        " expires_a: 2026-12-20T10:00:00Z}]}\n"
+        "principal: []\n"
+    )
+    loaded = _run(home, "load", str(typo))
+    assert loaded.returncode == 0, loaded.stderr
+    assert "1 accounts, 1 restrictions" in loaded.stdout
+    assert loaded.stderr.splitlines() == [
+        "warning: unknown key ignored: principal (at the top)",
+        "warning: unknown key ignored: accounts[3].restrictions[0]: expires_a",
+    ]
+
+
 def test_invalid_yaml_is_one_line(home: Path) -> None:
     bad = home / "broken.yaml"
     bad.write_text("accounts: [\n")

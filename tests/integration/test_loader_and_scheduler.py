@@ -236,3 +236,21 @@ def test_the_load_files_roles_are_audited_as_authority(app: App, clock: Clock) -
     assert event.data["roles"] == ["requester", "senior_fraud_reviewer"]
     assert event.data["before"]["roles"] == ["requester"]  # type: ignore[index]
     assert event.data["via"] == "load"
+
+
+def test_unknown_keys_are_reported_where_they_are(app: App, clock: Clock) -> None:
+    data = world(clock)
+    account = data["accounts"][0]  # type: ignore[index]
+    account["restrictions"][0]["expires_a"] = clock.now.isoformat()
+    account["tier"] = "vip"
+    data["principals"][0]["rolse"] = ["auditor"]  # type: ignore[index]
+
+    report = loader.load_world(app.uow(), app.env, data)
+
+    assert report.ignored == [
+        "principals[0]: rolse",
+        f"accounts[{account['id']}]: tier",
+        f"accounts[{account['id']}].restrictions[0]: expires_a",
+    ]
+    assert report.restrictions > 0  # the rest loaded
+    assert loader.load_world(app.uow(), app.env, world(clock)).ignored == []

@@ -135,6 +135,8 @@ def load(file: Annotated[Path, typer.Argument(dir_okay=False)]) -> None:
         return _load_data(data)
 
     report = _run(go)
+    for where in report.ignored:
+        err.print(f"warning: unknown key ignored: {where}", markup=False, highlight=False)
     out.print(
         f"loaded: {report.principals} principals, {report.accounts} accounts, "
         f"{report.restrictions} restrictions, {report.bindings} bindings, "

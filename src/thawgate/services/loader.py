@@ -29,7 +29,9 @@ class LoadReport:
     restrictions: int = 0
     bindings: int = 0
     events: int = 0
-    skipped: list[str] = field(default_factory=list)
+    # Keys the load-file format does not know, by where they were (`accounts[A1].restrictions[0]:
+    # expires_a`): ignored, but reported, so that a misspelt `expires_at` does not pass unseen.
+    ignored: list[str] = field(default_factory=list)
 
 
 def load_world(
@@ -40,7 +42,7 @@ def load_world(
         raise ValidationFailed("the file must be a mapping with `principals` and/or `accounts`")
     principals = [_principal(p, i) for i, p in enumerate(_list(data, "principals"))]
     accounts = [_account(a, i) for i, a in enumerate(_list(data, "accounts"))]
-    report = LoadReport()
+    report = LoadReport(ignored=unknown_keys(data))
     with uow:
         now = env.clock()
         for p in principals:
@@ -108,6 +110,39 @@ def _load_account(
             raise ValidationFailed(
                 f"binding {b.id} already belongs to {existing_binding.account_id}"
             )
+
+
+# The load file's keys (API.md "Load file"), per kind of entry.
+_KEYS = {
+    # `requests`: the stream `thawgate synth` writes beside the world; the demo files them.
+    "file": {"principals", "accounts", "requests"},
+    "principal": {"id", "name", "team", "roles", "active"},
+    "account": {"id", "created_at", "restrictions", "bindings", "events"},
+    "restriction": {"id", "scope", "reason", "placed_by", "placed_at", "expires_at", "note"},
+    "binding": {"id", "type", "bound_at"},
+    "event": {"type", "at", "ip", "country", "device", "amount_usd", "address"},
+}
+_CHILDREN = {"restrictions": "restriction", "bindings": "binding", "events": "event"}
+
+
+def unknown_keys(data: dict[str, Any]) -> list[str]:
+    """Every key of the file that the format does not know, named by where it is."""
+    found = [f"{k} (at the top)" for k in data if k not in _KEYS["file"]]
+
+    def check(entry: object, kind: str, where: str) -> None:
+        if isinstance(entry, dict):
+            found.extend(f"{where}: {k}" for k in entry if k not in _KEYS[kind])
+
+    for i, p in enumerate(_list(data, "principals")):
+        check(p, "principal", f"principals[{i}]")
+    for i, a in enumerate(_list(data, "accounts")):
+        where = f"accounts[{a.get('id', i) if isinstance(a, dict) else i}]"
+        check(a, "account", where)
+        for key, kind in _CHILDREN.items():
+            children = a.get(key) if isinstance(a, dict) else None
+            for j, child in enumerate(children if isinstance(children, list) else []):
+                check(child, kind, f"{where}.{key}[{j}]")
+    return found
 
 
 def _list(data: dict[str, Any], key: str) -> list[Any]:
