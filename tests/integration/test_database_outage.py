@@ -7,6 +7,7 @@ invalidated, and the next request is served on fresh connections.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import warnings
@@ -106,6 +107,35 @@ def test_the_api_answers_503_then_serves_again(
     again = client.get("/v1/audit/events?limit=5", headers=headers)
     assert again.status_code == 200
     assert again.json() == before.json()
+    busy.engine.dispose()
+
+
+def test_the_console_answers_with_a_page_in_the_viewers_language(
+    loaded: App, database_url: str, clock: Clock
+) -> None:
+    identity.set_password(loaded.uow(), loaded.env, principal_id="fay", password="p" * 14)
+    busy = bootstrap.build(
+        Settings(database_url=database_url, db_ping_after_idle_seconds=3600), clock=clock
+    )
+    client = TestClient(create_app(busy), raise_server_exceptions=False, follow_redirects=False)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert csrf is not None
+    done = client.post(
+        "/login", data={"username": "fay", "password": "p" * 14, "csrf_token": csrf.group(1)}
+    )
+    assert done.status_code == 303, done.text
+    client.cookies.set("tg_lang", "zh_CN")
+    pids = backends_of(busy.engine)
+    assert client.get("/queue").status_code == 200
+    kill(database_url, set(pids))
+
+    down = client.get("/queue")
+
+    assert down.status_code == 503
+    assert down.headers["content-type"].startswith("text/html")
+    assert down.headers["retry-after"] == "1"
+    assert "数据库没有响应" in down.text
+    assert client.get("/queue").status_code == 200
     busy.engine.dispose()
 
 

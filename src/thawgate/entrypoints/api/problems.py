@@ -96,12 +96,12 @@ def _http(_request: Request, exc: Exception) -> JSONResponse:
     return problem(slug, exc.status_code, str(exc.detail), str(exc.detail))
 
 
-def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+def database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     """The database dropped the connection or could not answer (a restart, a failover, a lock
     it gave up on). The unit of work rolled back, so nothing was half done: retry. Any other
     OperationalError (SQLite files its SQL errors under it) stays a 500, logged with its
     traceback: a retry would fail the same way."""
-    if not isinstance(exc, sa.exc.OperationalError) or not _transient(exc):
+    if not isinstance(exc, sa.exc.OperationalError) or not transient(exc):
         raise exc
     log.warning("database unavailable: %s", exc.orig)
     return problem(
@@ -133,7 +133,8 @@ _TRANSIENT_STATES = frozenset({"55P03"})
 _SQLITE_TRANSIENT = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
 
 
-def _transient(exc: sa.exc.OperationalError) -> bool:
+def transient(exc: sa.exc.OperationalError) -> bool:
+    """Would a retry in a moment likely succeed (the connection, a lock, a shutdown)?"""
     if exc.connection_invalidated:
         return True
     orig = exc.orig
@@ -147,7 +148,7 @@ def _transient(exc: sa.exc.OperationalError) -> bool:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, _domain)
-    app.add_exception_handler(sa.exc.OperationalError, _database_unavailable)
+    app.add_exception_handler(sa.exc.OperationalError, database_unavailable)
     app.add_exception_handler(sa.exc.DataError, _data_refused)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)

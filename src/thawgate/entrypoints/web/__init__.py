@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from thawgate.bootstrap import App
+from thawgate.entrypoints.api import problems
 from thawgate.entrypoints.web import i18n, pages_authority, pages_login, pages_more, pages_review
 from thawgate.entrypoints.web.context import Console, CsrfRefused, LoginRequired, redirect
 
@@ -47,6 +49,28 @@ def mount(api: FastAPI, app: App) -> Console:
         )
         return response
 
+    def database_down(request: Request, exc: Exception) -> Response:
+        """The API's 503 problem for /v1; a page in the viewer's language for the console."""
+        if (
+            request.url.path.startswith("/v1/")
+            or not isinstance(exc, sa.exc.OperationalError)
+            or not problems.transient(exc)
+        ):
+            return problems.database_unavailable(request, exc)  # re-raises what is not its own
+        _ = i18n.gettext_for(console.lang(request))
+        response: HTMLResponse = console.render(
+            request,
+            "error.html",
+            None,
+            503,
+            error_kind="unavailable",
+            error_title=_("The database did not answer"),
+            error_detail=_("Nothing was changed. Try again in a moment."),
+        )
+        response.headers["Retry-After"] = str(problems.RETRY_AFTER_S)
+        return response
+
     api.add_exception_handler(LoginRequired, login_required)
     api.add_exception_handler(CsrfRefused, csrf_refused)
+    api.add_exception_handler(sa.exc.OperationalError, database_down)  # replaces the API's own
     return console
