@@ -115,3 +115,16 @@ def test_policy_check_still_works(org: App) -> None:
     checked = thawgate(org, "policy", "check")
     assert checked.code == 0, checked.stderr
     assert "every policy test passes" in checked.stdout
+
+
+def test_jobs_retry_acts_as_the_principal_the_api_would_see(org: App) -> None:
+    """`jobs retry --by` loads the principal as every other `--by` does: unknown is not found
+    (exit 3), suspended is refused (exit 4), before the request is even looked up."""
+    unknown = thawgate(org, "jobs", "retry", "req_none", "--by", "nobody-here")
+    assert unknown.code == 3
+    assert "no principal nobody-here" in unknown.error_line()
+
+    assert thawgate(org, "grants", "suspend", "sam", "--by", "ada", "--comment", "left").code == 0
+    suspended = thawgate(org, "jobs", "retry", "req_none", "--by", "sam")
+    assert suspended.code == 4
+    assert "suspended" in suspended.error_line()

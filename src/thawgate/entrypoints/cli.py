@@ -22,7 +22,6 @@ from thawgate.adapters.db.engine import make_engine
 from thawgate.config import Settings
 from thawgate.domain import errors
 from thawgate.domain.errors import DomainError, ValidationFailed
-from thawgate.domain.model import Principal
 from thawgate.entrypoints import cli_authority, cli_risk
 from thawgate.entrypoints.cli_audit import audit_app, init_dev_key
 from thawgate.policy.authz import Authorizer, AuthzLoadError, run_policy_tests
@@ -287,7 +286,7 @@ def jobs_retry(
 
     def go() -> str:
         application = bootstrap.build()
-        actor = _principal(application, by)
+        actor = cli_authority.acting(application, by)
         return corrections.retry_failed(
             application.uow(), application.env, actor=actor, request_id=request_id, comment=comment
         ).status
@@ -355,14 +354,6 @@ def demo(
     )
     if serve_after:
         serve(host=host, port=port, worker=True)
-
-
-def _principal(application: bootstrap.App, pid: str) -> Principal:
-    with application.uow(readonly=True) as uow:
-        p = uow.principals.get(pid)
-    if p is None:
-        raise ValidationFailed(f"demo principal {pid} is missing")
-    return p
 
 
 def _redact(url: str) -> str:
