@@ -167,6 +167,21 @@ def test_the_openapi_document_says_an_amount_may_be_a_number(client: TestClient)
     assert {"string", "number"} <= kinds
 
 
+def test_the_openapi_document_gives_422_as_the_problem_json_it_is(client: TestClient) -> None:
+    """A 422 is `application/problem+json` with `type`, `title`, `status`, `detail`; the document
+    must not promise FastAPI's `{"detail": [...]}` instead."""
+    schema = client.get("/openapi.json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            answer = operation["responses"].get("422")
+            if answer is None:
+                continue
+            assert set(answer["content"]) == {PROBLEM_JSON}, (method, path)
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    problem = schema["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail"} <= set(problem["required"])
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
