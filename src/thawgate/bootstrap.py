@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import signal
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -110,9 +112,17 @@ def crash_hooks(spec: str) -> dict[str, Callable[[], None]]:
     return hooks
 
 
+def configure_logging(level: str) -> None:
+    """The worker's and the audit ticker's structured log lines below `level` are dropped."""
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper()))
+    )
+
+
 def build(settings: Settings | None = None, *, clock: Clock = utc_now) -> App:
     settings = settings or Settings()
     settings.check()
+    configure_logging(settings.log_level)
     engine = make_engine(
         settings.database_url, ping_after_idle_s=settings.db_ping_after_idle_seconds
     )

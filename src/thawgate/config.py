@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 PLACEHOLDER_SECRET = "dev-only-change-me"  # noqa: S105  # refused outside development
 
 
@@ -65,7 +66,11 @@ class Settings(BaseSettings):
     fault_crash: str = ""
 
     def check(self) -> None:
-        """Refuse placeholder secrets and test hooks outside development."""
+        """Refuse placeholder secrets and test hooks outside development, and unknown values."""
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise ValueError(
+                f"THAWGATE_LOG_LEVEL: {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}"
+            )
         if self.mode == "production" and self.secret_key == PLACEHOLDER_SECRET:
             raise ValueError("THAWGATE_SECRET_KEY must be set in production mode")
         if self.mode == "production" and self.fault_crash:

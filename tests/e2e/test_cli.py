@@ -13,9 +13,10 @@ pytestmark = pytest.mark.e2e
 
 
 def _run(
-    tmp: Path, *args: str, stdin: str = "", database: str | None = None
+    tmp: Path, *args: str, stdin: str = "", database: str | None = None, **settings: str
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "THAWGATE_DATABASE_URL": database or f"sqlite:///{tmp / 'cli.db'}"}
+    env.update(settings)
     return subprocess.run(  # noqa: S603  # our own CLI with fixed arguments
         [str(THAWGATE), *args],
         env=env,
@@ -91,6 +92,22 @@ def test_a_misspelt_key_is_named_and_the_rest_loads(home: Path) -> None:
         "warning: unknown key ignored: principal (at the top)",
         "warning: unknown key ignored: accounts[3].restrictions[0]: expires_a",
     ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("THAWGATE_MODE", "prod", "THAWGATE_MODE: Input should be 'development' or 'production'"),
+        ("THAWGATE_WORKER_BATCH", "lots", "THAWGATE_WORKER_BATCH: Input should be a valid integer"),
+        ("THAWGATE_LOG_LEVEL", "loud", "THAWGATE_LOG_LEVEL: 'loud' is not one of DEBUG"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_it(
+    home: Path, setting: str, value: str, says: str
+) -> None:
+    for command in (["jobs", "failed"], ["init"]):
+        line = _one_line_error(_run(home, *command, **{setting: value}))
+        assert says in line
 
 
 def test_invalid_yaml_is_one_line(home: Path) -> None:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+import pydantic
 import sqlalchemy as sa
 import typer
 import yaml
@@ -32,6 +33,15 @@ app = typer.Typer(
     add_completion=False,
     help="Thawgate: the one gate for every thaw and unbind.",
 )
+
+
+@app.callback()
+def _settings_first() -> None:
+    """Every command reads the THAWGATE_* settings: a bad one is one error line, before anything
+    else runs."""
+    _run(Settings)
+
+
 token_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for the API.")
 password_app = typer.Typer(no_args_is_help=True, help="Console passwords.")
 jobs_app = typer.Typer(no_args_is_help=True, help="Execution jobs.")
@@ -80,6 +90,17 @@ def _errors() -> Iterator[None]:
             soft_wrap=True,
         )
         raise typer.Exit(1) from None
+    except pydantic.ValidationError as exc:  # a THAWGATE_* setting of the wrong kind
+        first = exc.errors()[0]
+        name = "THAWGATE_" + str(first["loc"][0] if first["loc"] else "?").upper()
+        got = "" if "SECRET" in name else f" (got {first.get('input')!r})"
+        err.print(
+            f"[red]error:[/red] {name}: {first['msg']}{got}",
+            highlight=False,
+            soft_wrap=True,
+            markup=True,
+        )
+        raise typer.Exit(2) from None
     except sa.exc.ArgumentError as exc:  # not a database URL SQLAlchemy knows
         err.print(
             f"[red]error:[/red] THAWGATE_DATABASE_URL: {exc}", highlight=False, soft_wrap=True
