@@ -223,3 +223,9 @@ def test_a_grant_for_an_unknown_principal_is_a_422(
     body = problem(client.post("/v1/grants", headers=bearer(loaded, "ada"), json=grant), 422)
     assert body["field"] == "principal"
     assert "ghost" in body["detail"]
+
+
+def test_liveness_and_readiness_need_no_token(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    assert "/readyz" not in client.get("/openapi.json").json()["paths"]  # operations, not API

@@ -129,13 +129,31 @@ def test_the_console_answers_with_a_page_in_the_viewers_language(
     assert client.get("/queue").status_code == 200
     kill(database_url, set(pids))
 
-    down = client.get("/queue")
+    down = client.get("/queue", headers={"Accept": "text/html,*/*;q=0.8"})  # as browsers ask
 
     assert down.status_code == 503
     assert down.headers["content-type"].startswith("text/html")
     assert down.headers["retry-after"] == "1"
     assert "数据库没有响应" in down.text
     assert client.get("/queue").status_code == 200
+    busy.engine.dispose()
+
+
+def test_readiness_follows_the_database(loaded: App, database_url: str, clock: Clock) -> None:
+    busy = bootstrap.build(
+        Settings(database_url=database_url, db_ping_after_idle_seconds=3600), clock=clock
+    )
+    client = TestClient(create_app(busy), raise_server_exceptions=False)
+    pids = backends_of(busy.engine)
+    assert client.get("/readyz").json() == {"status": "ready"}
+    kill(database_url, set(pids))
+
+    down = client.get("/readyz")
+
+    assert down.status_code == 503
+    assert down.headers["content-type"] == "application/problem+json"
+    assert client.get("/healthz").status_code == 200  # the process itself is alive
+    assert client.get("/readyz").status_code == 200  # and serves again on a fresh pool
     busy.engine.dispose()
 
 

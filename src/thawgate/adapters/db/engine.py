@@ -25,6 +25,12 @@ def make_engine(
     return _postgres_engine(url, pool_size, ping_after_idle_s)
 
 
+def database_answers(engine: sa.Engine) -> None:
+    """One round trip through the pool; raises the driver's error (OperationalError) if not."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1").scalar_one()
+
+
 def is_sqlite(engine: sa.Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
 from fastapi.responses import JSONResponse
 
+from thawgate.adapters.db.engine import database_answers
 from thawgate.bootstrap import App
 from thawgate.domain.errors import ValidationFailed
 from thawgate.domain.model import Principal, storable_time
@@ -49,7 +50,15 @@ def create_app(app: App) -> FastAPI:
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> JSON:
+        """The process is up (liveness): no database involved."""
         return {"status": "ok"}
+
+    @api.get("/readyz", include_in_schema=False)
+    def readyz() -> JSON:
+        """Ready to serve (a load balancer's check): the database answers. When it does not,
+        the 503 `unavailable` problem, as any request would get."""
+        database_answers(app.engine)
+        return {"status": "ready"}
 
     return api
 

@@ -50,9 +50,11 @@ def mount(api: FastAPI, app: App) -> Console:
         return response
 
     def database_down(request: Request, exc: Exception) -> Response:
-        """The API's 503 problem for /v1; a page in the viewer's language for the console."""
+        """A page in the viewer's language for a browser on the console; the API's 503 problem
+        for /v1, /readyz and any client that does not ask for HTML."""
         if (
             request.url.path.startswith("/v1/")
+            or "text/html" not in request.headers.get("accept", "")
             or not isinstance(exc, sa.exc.OperationalError)
             or not problems.transient(exc)
         ):
