@@ -4,7 +4,9 @@ Set-up (not timed): a scratch schema, N accounts each with one ATO freeze, and N
 requests filed through intake (policy, risk, audit), round-robin by 20 requesters, then VACUUM
 ANALYZE (as autovacuum would have run). Timed: the server's time for GET /queue (the page a
 reviewer opens), through the real ASGI app in process, logged in with the signed session cookie;
-also a filtered, risk-sorted page and a deep page.
+also a filtered, risk-sorted page and a deep page. Last, "take next" (services/console.py): for
+a fraud reviewer, who may take any of them, and for a legal reviewer, who may take none, so every
+candidate up to its limit is read and checked before it answers "none".
 
     THAWGATE_BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
         .venv/bin/python bench/console.py [N]
@@ -30,7 +32,7 @@ from thawgate.adapters.db.engine import make_engine  # noqa: E402
 from thawgate.config import Settings  # noqa: E402
 from thawgate.domain.request import Evidence  # noqa: E402
 from thawgate.entrypoints.api.app import create_app  # noqa: E402
-from thawgate.services import identity, intake, loader  # noqa: E402
+from thawgate.services import console, identity, intake, loader  # noqa: E402
 
 RUNS = 30
 PASSWORD = "bench-password-1"  # noqa: S105  # a scratch schema's only login, dropped after
@@ -71,6 +73,11 @@ def _prepare(url: str, n: int) -> bootstrap.App:
         if (i + 1) % 2000 == 0:
             print(f"  {i + 1} requests filed ({time.perf_counter() - started:.0f} s)")
     identity.set_password(app.uow(), app.env, principal_id="fay", password=PASSWORD)
+    loader.load_world(  # a legal reviewer: no clause on a takeover thaw is hers
+        app.uow(),
+        app.env,
+        {"principals": [{"id": "lena", "team": "legal", "roles": ["legal_reviewer"]}]},
+    )
     with app.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")  # what autovacuum does after a bulk of inserts
     return app
@@ -117,7 +124,27 @@ def main() -> None:
                     f"{label}: median {median:.1f} ms, p90 {ms[int(len(ms) * 0.9)]:.1f} ms "
                     f"over {RUNS} (target median <= {TARGET_MS:.0f} ms: {verdict})"
                 )
+        _take_next(app)
         app.engine.dispose()
+
+
+def _take_next(app: bootstrap.App) -> None:
+    with app.uow(readonly=True) as uow:
+        fay, lena = uow.principals.get("fay"), uow.principals.get("lena")
+    if fay is None or lena is None:
+        raise SystemExit("fay or lena is missing")
+    for label, who, runs in (
+        ("take next, a fraud reviewer (claims one)", fay, RUNS),
+        (f"take next, a legal reviewer, none fit ({console.TAKE_NEXT_MAX} checked)", lena, 5),
+    ):
+        ms = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            got = console.take_next(app.uow(), app.env, actor=who)
+            ms.append((time.perf_counter() - started) * 1000)
+            if (got is None) != (who is lena):
+                raise SystemExit(f"{label}: took {got}")
+        print(f"{label}: median {statistics.median(ms):.1f} ms, max {max(ms):.1f} ms")
 
 
 if __name__ == "__main__":

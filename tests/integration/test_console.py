@@ -26,7 +26,14 @@ from thawgate.domain.errors import (
 )
 from thawgate.domain.model import Principal
 from thawgate.domain.request import Evidence
-from thawgate.services import console, console_reports, console_session, identity, review
+from thawgate.services import (
+    console,
+    console_reports,
+    console_session,
+    identity,
+    loader,
+    review,
+)
 
 
 def page(app: App, actor: str, **filters: object) -> console.QueuePage:
@@ -159,6 +166,30 @@ def test_take_next_never_offers_what_the_reviewer_cannot_approve(
     lena = who(loaded, "lena")  # a legal reviewer: only the legal hold has a clause for her
     got = console.take_next(loaded.uow(), loaded.env, actor=lena)
     assert got is None  # and that one she filed herself
+
+
+def test_take_next_finds_the_one_request_the_reviewer_can_approve_in_a_full_queue(
+    loaded: App, clock: Clock
+) -> None:
+    """200 takeover thaws a legal reviewer has no clause on, and one legal hold she has: "take
+    next" hands her the legal hold, however the random order falls."""
+    placed = (clock.now - timedelta(days=2)).isoformat()
+    loader.load_world(loaded.uow(), loaded.env, {
+        "principals": [{"id": "leo", "team": "legal", "roles": ["requester"]}],
+        "accounts": [
+            {"id": f"Q{i}", "created_at": (clock.now - timedelta(days=400)).isoformat(),
+             "restrictions": [{"id": f"r-q{i}", "scope": "withdraw", "reason": "ATO_SUSPECTED",
+                               "placed_by": "system", "placed_at": placed}]}
+            for i in range(200)
+        ],
+    })  # fmt: skip
+    for i in range(200):
+        assert submit(loaded, "alice", f"Q{i}", [f"r-q{i}"]).status == "pending_approval"
+    order = Evidence("LE_RELEASE_ORDER", "le-7", clock.now)
+    legal = submit(loaded, "leo", "A2", ["r-law"], [order])
+    assert legal.status == "pending_approval", legal.decision
+
+    assert console.take_next(loaded.uow(), loaded.env, actor=who(loaded, "lena")) == legal.id
 
 
 def test_the_detail_page_says_who_may_approve(loaded: App, three: dict[str, str]) -> None:

@@ -7,7 +7,6 @@ The buttons a page shows come from `approval_blocker`, but the server decides ag
 from __future__ import annotations
 
 import dataclasses
-import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -35,6 +34,8 @@ CLAIM_TTL = timedelta(minutes=30)
 # often in the last week: picking the item yourself is how a colluding pair would meet.
 COLLUSION_WINDOW = timedelta(days=7)
 COLLUSION_LIMIT = 3
+TAKE_NEXT_BATCH = 50  # candidates read and checked together
+TAKE_NEXT_MAX = 2_000  # candidates examined per "take next" at most
 TIMELINE_DAYS = 30
 PAGE_SIZES = (25, 50, 100)
 
@@ -117,33 +118,37 @@ def take_next(uow: UnitOfWork, env: Env, *, actor: Principal) -> str | None:
     """Claim a random pending request this reviewer may act on; None when there is none.
 
     Requesters whose requests this reviewer approved COLLUSION_LIMIT or more times in the last
-    COLLUSION_WINDOW are never handed out."""
+    COLLUSION_WINDOW are never handed out. Candidates come in a random order and are checked
+    TAKE_NEXT_BATCH at a time, up to TAKE_NEXT_MAX, so a queue full of requests this reviewer
+    cannot approve still yields the one they can."""
     with uow:
         now = env.clock()
         often = uow.console.approvals_by(actor.id, now - COLLUSION_WINDOW)
         excluded = {r for r, n in often.items() if n >= COLLUSION_LIMIT}
         candidates = uow.console.random_eligible(
-            reviewer=actor.id, excluded_requesters=excluded, now=now, sample=50
+            reviewer=actor.id, excluded_requesters=excluded, now=now, sample=TAKE_NEXT_MAX
         )
-        found = uow.requests.get_many(candidates)
-        accounts = uow.accounts.get_many(sorted({r.account_id for r in found.values()}))
-        for rid in random.sample(candidates, len(candidates)):  # random, not a secret
-            request = found.get(rid)
-            if request is None:
-                continue
-            account = accounts.get(request.account_id)
-            placers = _placers(account, set(request.targets)) if account else set()
-            if approval_blocker(env, actor, request, placers, now) is not None:
-                continue
-            may_claim = env.authorizer.authorize(  # as the Claim button: claim_request
-                actor_of(actor), "claim_request", request_resource(request)
-            )
-            if not may_claim.allowed:
-                continue
-            if uow.console.claim(rid, actor.id, now, now + CLAIM_TTL):
-                _claim_event(uow, actor, rid, "request:claim:taken", now, now + CLAIM_TTL)
-                uow.commit()
-                return rid
+        for start in range(0, len(candidates), TAKE_NEXT_BATCH):
+            batch = candidates[start : start + TAKE_NEXT_BATCH]
+            found = uow.requests.get_many(batch)
+            accounts = uow.accounts.get_many(sorted({r.account_id for r in found.values()}))
+            for rid in batch:
+                request = found.get(rid)
+                if request is None:
+                    continue
+                account = accounts.get(request.account_id)
+                placers = _placers(account, set(request.targets)) if account else set()
+                if approval_blocker(env, actor, request, placers, now) is not None:
+                    continue
+                may_claim = env.authorizer.authorize(  # as the Claim button: claim_request
+                    actor_of(actor), "claim_request", request_resource(request)
+                )
+                if not may_claim.allowed:
+                    continue
+                if uow.console.claim(rid, actor.id, now, now + CLAIM_TTL):
+                    _claim_event(uow, actor, rid, "request:claim:taken", now, now + CLAIM_TTL)
+                    uow.commit()
+                    return rid
         return None
 
 
