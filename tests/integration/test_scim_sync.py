@@ -197,3 +197,31 @@ def test_sync_from_the_cli_with_a_users_and_groups_bundle(org: App, tmp_path: Pa
     bad = thawgate(org, "principals", "sync", str(path), "--by", "ada")
     assert bad.code == 2
     assert "not valid JSON" in bad.error_line()
+
+
+def test_a_role_holders_team_move_is_held_and_audited(org: App) -> None:
+    """A team is authority (the thaw matrix, need to know, floor item 4's distinct teams): the IdP
+    alone does not move someone who holds a role, whether from the load file or a grant."""
+    fay_moves = listing(user("u-9", "fay"), group("g-9", "team:compliance", "u-9"))
+    report = _sync(org, fay_moves)
+    assert report.held == 1
+    assert report.summary().endswith(", 1 team moves held")
+    assert _principal(org, "fay")[1] == "fraud_risk"  # a load-file fraud_reviewer stays put
+    assert report.changes == [
+        "held fay: team fraud_risk -> compliance (holds fraud_reviewer; move it in the load "
+        "file, or revoke the roles first)",
+        "updated fay: name, scim_id",  # linked to the IdP user, as any match is
+    ]
+    held = "SELECT count(*) FROM audit_events WHERE action = 'principal:team-change:held'"
+    assert count_rows(org, held) == 1
+
+    _sync(org, BASE)
+    g = grant_role(org, "ola", "fraud_reviewer")
+    ola_moves = listing(user("u-1", "ola", display="Ola Okafor"),
+                        group("g-1", "team:compliance", "u-1"))  # fmt: skip
+    assert _sync(org, ola_moves).held == 1
+    assert _principal(org, "ola")[1] == "fraud_risk"  # a granted role holds her too
+    grants.revoke(org.uow(), org.env, actor=caller(org, "abe"), grant_id=g.id, comment="moving")
+    moved = _sync(org, ola_moves)
+    assert (moved.held, moved.updated) == (0, 1)
+    assert _principal(org, "ola")[1] == "compliance"

@@ -13,6 +13,12 @@ grant (with `propose_roles`), which a second access admin must approve as any ot
   never touched by absence.
 - Re-activation: never by sync. Turning access back on raises privilege; it is left to an
   operator, and the summary counts such principals as `left inactive`.
+- Team moves of role holders: held. A team decides what a principal may request (Cedar's thaw
+  matrix), what they may read (need to know) and which team they count for under floor item 4,
+  so moving someone who holds a role (in the load file or by a grant) changes authority; sync
+  leaves the team as it is, audits `principal:team-change:held` and reports it. The move is made
+  in the load file (audited), or by sync once the roles are revoked. A principal without roles
+  moves freely.
 - Dry run: everything is computed in the transaction, which is then rolled back.
 """
 
@@ -45,6 +51,7 @@ class SyncReport:
     unchanged: int = 0
     left_inactive: int = 0
     proposed: int = 0
+    held: int = 0
     changes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -53,6 +60,8 @@ class SyncReport:
             f"{self.deactivated} deactivated, {self.unchanged} unchanged, "
             f"{self.left_inactive} left inactive, {self.proposed} grants proposed"
         )
+        if self.held:
+            line += f", {self.held} team moves held"
         return line + (" (dry run: nothing written)" if self.dry_run else "")
 
 
@@ -147,6 +156,20 @@ def _update(
 ) -> bool:
     """Apply name and team; True when the principal must be deactivated."""
     team = u.team or existing.team
+    held = False
+    if team != existing.team:
+        holder = uow.principals.get(existing.id, as_of=now)
+        if holder is not None and holder.roles:
+            held = True
+            roles = sorted(holder.roles)
+            _event(uow, actor, "principal:team-change:held", existing.id, now,
+                   team=existing.team, requested=team, roles=roles)  # fmt: skip
+            report.held += 1
+            report.changes.append(
+                f"held {existing.id}: team {existing.team} -> {team} (holds {', '.join(roles)}; "
+                "move it in the load file, or revoke the roles first)"
+            )
+            team = existing.team
     changed = {
         k: v
         for k, v, old in (
@@ -166,7 +189,7 @@ def _update(
     if u.active and not existing.active:
         report.left_inactive += 1
         report.changes.append(f"left inactive {existing.id} (re-activation is not sync's)")
-    elif not changed:
+    elif not changed and not held:
         report.unchanged += 1
     return False
 
