@@ -145,6 +145,34 @@ def make_risk_facts(**over: Any) -> RiskFacts:
     return _build(RiskFacts, defaults, over)  # type: ignore[no-any-return]
 
 
+def every_factor_facts() -> RiskFacts:
+    """Facts on which every scorecard factor fires, with counts above one where a factor has a
+    plural sentence."""
+    return make_risk_facts(
+        account_age_days=3,
+        credential_changes_7d=2,
+        sim_or_phone_changes_7d=1,
+        sim_swaps_7d=1,
+        new_device_logins_24h=1,
+        new_country_logins_24h=1,
+        new_country_logins_7d=2,
+        withdrawal_addresses_added_7d=1,
+        other_restrictions_90d=4,
+        earlier_thaws=5,
+        evidence_age_hours=61,
+        youngest_target_age_minutes=7,
+        prior_rejected_or_withdrawn_30d=2,
+        requester_today=20,
+        requester_30d=45,
+        off_hours=True,
+        linked_restricted_accounts=3,
+        days_since_login=88,
+        pair_approvals_30d=9,
+        requester_approved_30d=11,
+        requester_approvers_30d=3,
+    )
+
+
 # Risk facts that score exactly the key with the shipped scorecard (checked in test_risk.py).
 # The textbook takeover itself scores 100 (test_risk.py), so the high presets use a ring.
 TEXTBOOK_TAKEOVER: dict[str, Any] = {

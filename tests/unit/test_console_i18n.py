@@ -9,7 +9,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from factories import default_policy
+from factories import default_policy, every_factor_facts
 
 from thawgate.domain import risk
 from thawgate.domain.decision import Decision, RiskFactor, RuleHit
@@ -57,29 +57,7 @@ def test_placeholders_survive_translation() -> None:
 
 
 def test_every_risk_sentence_reads_in_chinese_with_its_numbers() -> None:
-    everything = risk.RiskFacts(
-        account_age_days=3,
-        credential_changes_7d=2,
-        sim_or_phone_changes_7d=1,
-        sim_swaps_7d=1,
-        new_device_logins_24h=1,
-        new_country_logins_24h=1,
-        new_country_logins_7d=2,
-        withdrawal_addresses_added_7d=1,
-        other_restrictions_90d=4,
-        earlier_thaws=5,
-        evidence_age_hours=61,
-        youngest_target_age_minutes=7,
-        prior_rejected_or_withdrawn_30d=2,
-        requester_today=20,
-        requester_30d=45,
-        off_hours=True,
-        linked_restricted_accounts=3,
-        days_since_login=88,
-        pair_approvals_30d=9,
-        requester_approved_30d=11,
-        requester_approvers_30d=3,
-    )
+    everything = every_factor_facts()
     fired = risk.score(everything, dict.fromkeys(risk.FACTORS, 1)).factors
     assert len(fired) == len(risk.FACTORS)
     chinese = i18n.gettext_for("zh_CN")

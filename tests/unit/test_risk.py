@@ -12,6 +12,7 @@ from factories import (
     NOW,
     RISK_PRESETS,
     default_policy,
+    every_factor_facts,
     make_event,
     make_risk_facts,
     risk_facts_scoring,
@@ -123,29 +124,7 @@ def test_unweighted_or_zero_weighted_factors_do_not_count() -> None:
 
 
 def test_score_is_capped_at_100() -> None:
-    everything = make_risk_facts(
-        account_age_days=1,
-        credential_changes_7d=1,
-        sim_or_phone_changes_7d=1,
-        sim_swaps_7d=1,
-        new_device_logins_24h=1,
-        new_country_logins_24h=1,
-        new_country_logins_7d=2,
-        withdrawal_addresses_added_7d=1,
-        other_restrictions_90d=1,
-        earlier_thaws=1,
-        evidence_age_hours=60,
-        youngest_target_age_minutes=5,
-        prior_rejected_or_withdrawn_30d=1,
-        requester_today=20,
-        requester_30d=30,
-        off_hours=True,
-        linked_restricted_accounts=3,
-        days_since_login=90,
-        pair_approvals_30d=9,
-        requester_approved_30d=10,
-        requester_approvers_30d=3,
-    )
+    everything = every_factor_facts()
     result = score(everything, shipped_weights())
     assert len(result.factors) == len(FACTORS)
     assert sum(f.points for f in result.factors) > 100

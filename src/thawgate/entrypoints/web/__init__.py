@@ -33,21 +33,25 @@ def mount(api: FastAPI, app: App) -> Console:
         response.delete_cookie("tg_session", path="/")
         return response
 
+    def error_page(request: Request, status: int, kind: str, title: str, detail: str) -> Response:
+        response: HTMLResponse = console.render(
+            request, "error.html", None, status,
+            error_kind=kind, error_title=title, error_detail=detail,
+        )  # fmt: skip
+        return response
+
     def csrf_refused(request: Request, _exc: Exception) -> Response:
         _ = i18n.gettext_for(console.lang(request))
-        response: HTMLResponse = console.render(
+        return error_page(
             request,
-            "error.html",
-            None,
             403,
-            error_kind="csrf",
-            error_title=_("Refused: the form carried no valid CSRF token"),
-            error_detail=_(
+            "csrf",
+            _("Refused: the form carried no valid CSRF token"),
+            _(
                 "The form was not sent from this console's page, or your session changed. "
                 "Reload the page and try again."
             ),
         )
-        return response
 
     def database_down(request: Request, exc: Exception) -> Response:
         """A page in the viewer's language for a browser on the console; the API's 503 problem
@@ -60,14 +64,12 @@ def mount(api: FastAPI, app: App) -> Console:
         ):
             return problems.database_unavailable(request, exc)  # re-raises what is not its own
         _ = i18n.gettext_for(console.lang(request))
-        response: HTMLResponse = console.render(
+        response = error_page(
             request,
-            "error.html",
-            None,
             503,
-            error_kind="unavailable",
-            error_title=_("The database did not answer"),
-            error_detail=_("Nothing was changed. Try again in a moment."),
+            "unavailable",
+            _("The database did not answer"),
+            _("Nothing was changed. Try again in a moment."),
         )
         response.headers["Retry-After"] = str(problems.RETRY_AFTER_S)
         return response
